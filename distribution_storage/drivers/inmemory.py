@@ -1,0 +1,164 @@
+"""The ``inmemory`` driver: a tree of dicts behind one lock, for tests and embedding.
+
+Every instance has its own tree; nothing is shared between instances. Writers buffer their
+bytes and store them at the path on ``close`` or ``commit``, so a resumed writer finds what
+an earlier one closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+from distribution_storage.driver.contract import FileInfo, FileWriter, StorageDriver
+from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
+from distribution_storage.driver.paths import components, join
+
+
+@dataclass
+class _File:
+    data: bytes
+    mod_time: datetime
+
+
+@dataclass
+class _Dir:
+    children: dict[str, _File | _Dir] = field(default_factory=dict)
+    mod_time: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class InMemoryDriver(StorageDriver):
+    """A thread-safe in-memory storage tree; takes no parameters."""
+
+    name = "inmemory"
+
+    def __init__(self) -> None:
+        self._root = _Dir()
+        self._lock = threading.RLock()
+        self._clock = datetime.min.replace(tzinfo=UTC)
+
+    def _now(self) -> datetime:
+        # Strictly increasing, so a rewrite always has a later mod_time than the write before.
+        self._clock = max(datetime.now(UTC), self._clock + datetime.resolution)
+        return self._clock
+
+    def _find(self, path: str) -> _File | _Dir:
+        node: _File | _Dir = self._root
+        for part in components(path):
+            if not isinstance(node, _Dir) or part not in node.children:
+                raise PathNotFoundError(path)
+            node = node.children[part]
+        return node
+
+    def _file(self, path: str) -> _File:
+        node = self._find(path)
+        if not isinstance(node, _File):
+            raise PathNotFoundError(path)
+        return node
+
+    def _parent_dir(self, path: str, *, create: bool) -> _Dir:
+        node = self._root
+        parts = components(path)[:-1]
+        for depth, part in enumerate(parts):
+            child = node.children.get(part)
+            if child is None:
+                if not create:
+                    raise PathNotFoundError(path)
+                child = node.children[part] = _Dir()
+            if not isinstance(child, _Dir):
+                prefix = "/" + "/".join(parts[: depth + 1])
+                raise StorageDriverError(f"cannot create {path}: {prefix} is a file")
+            node = child
+        return node
+
+    def _store(self, path: str, data: bytes) -> None:
+        with self._lock:
+            parent = self._parent_dir(path, create=True)
+            name = components(path)[-1]
+            if isinstance(parent.children.get(name), _Dir):
+                raise StorageDriverError(f"cannot write {path}: it is a directory")
+            parent.children[name] = _File(data, self._now())
+
+    def get_content(self, path: str) -> bytes:
+        with self._lock:
+            return self._file(path).data
+
+    def put_content(self, path: str, data: bytes) -> None:
+        self._store(path, bytes(data))
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        with self._lock:
+            data = self._file(path).data
+        return io.BytesIO(data[offset:])
+
+    def writer(self, path: str, *, append: bool = False) -> FileWriter:
+        existing = b""
+        if append:
+            with self._lock:
+                existing = self._file(path).data
+        return _InMemoryWriter(self, path, existing, resumed=append)
+
+    def stat(self, path: str) -> FileInfo:
+        with self._lock:
+            node = self._find(path)
+        if isinstance(node, _Dir):
+            return FileInfo(path, 0, node.mod_time, True)
+        return FileInfo(path, len(node.data), node.mod_time, False)
+
+    def list(self, path: str) -> list[str]:
+        with self._lock:
+            node = self._find(path)
+            if not isinstance(node, _Dir):
+                raise PathNotFoundError(path)
+            return [join(path, name) for name in sorted(node.children)]
+
+    def move(self, source: str, dest: str) -> None:
+        with self._lock:
+            node = self._find(source)
+            if source == dest:
+                return
+            if dest.startswith(source + "/"):
+                raise StorageDriverError(f"cannot move {source} into itself ({dest})")
+            parent = self._parent_dir(dest, create=True)
+            parent.children[components(dest)[-1]] = node
+            self._parent_dir(source, create=False).children.pop(components(source)[-1])
+
+    def delete(self, path: str) -> None:
+        with self._lock:
+            self._find(path)
+            self._parent_dir(path, create=False).children.pop(components(path)[-1])
+
+    def __repr__(self) -> str:
+        return "InMemoryDriver()"
+
+
+class _InMemoryWriter(FileWriter):
+    def __init__(self, driver: InMemoryDriver, path: str, existing: bytes, *, resumed: bool) -> None:
+        super().__init__(path)
+        self._driver = driver
+        self._buffer = bytearray(existing)
+        self._resumed = resumed
+
+    @property
+    def size(self) -> int:
+        return len(self._buffer)
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
+        self._buffer += data
+
+    def _close(self) -> None:
+        self._driver._store(self.path, bytes(self._buffer))
+
+    def _commit(self) -> None:
+        self._driver._store(self.path, bytes(self._buffer))
+
+    def _cancel(self) -> None:
+        self._buffer.clear()
+        if self._resumed:
+            # The earlier sessions' bytes are stored at the path: they go too.
+            with contextlib.suppress(PathNotFoundError):
+                self._driver.delete(self.path)
