@@ -1,0 +1,226 @@
+"""The ``filesystem`` driver: a directory tree on local disk.
+
+``put_content`` is atomic (a temporary file in the same directory, fsync, rename over the
+target), so a reader sees the old content or the new, never a mix. A writer appends to the
+target path itself, as distribution's does; ``close`` flushes and fsyncs so another process
+can resume. The driver never reads or writes outside ``rootdirectory``: the wrapper rejects
+``.`` and ``..`` components, and every path is resolved and checked against the root, so a
+symbolic link planted inside the root cannot lead out of it. Temporary files carry a name no
+valid path can have, and listings leave them out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import shutil
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, BinaryIO, Self
+
+from distribution_storage.driver.contract import FileInfo, FileWriter, StorageDriver
+from distribution_storage.driver.errors import (
+    ConfigurationError,
+    PathNotFoundError,
+    StorageDriverError,
+)
+from distribution_storage.driver.parameters import ParameterReader
+from distribution_storage.driver.paths import ROOT, components, is_valid_component, join
+
+DEFAULT_ROOT = "/var/lib/registry"
+DEFAULT_MAX_THREADS = 100
+MIN_MAX_THREADS = 25
+_TEMP_MARK = "~tmp~"  # '~' is not allowed in a path component, so no valid path collides
+
+
+class OutsideRootError(StorageDriverError, PermissionError):
+    """A path resolves (through a symbolic link) to a place outside the root directory."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"refusing {path}: it is a symbolic link out of, or within, the root directory")
+        self.path = path
+
+
+class FilesystemDriver(StorageDriver):
+    """Stores paths as files below ``rootdirectory``.
+
+    ``maxthreads`` bounds how many blocking filesystem calls the driver runs at once in
+    distribution; Python callers bring their own thread pools, so it is accepted and kept
+    for compatibility and exposed as :attr:`max_threads` for tools that size their pools.
+    """
+
+    name = "filesystem"
+
+    def __init__(
+        self, rootdirectory: str = DEFAULT_ROOT, *, maxthreads: int = DEFAULT_MAX_THREADS
+    ) -> None:
+        self.root = os.path.realpath(rootdirectory)
+        self.max_threads = max(maxthreads, MIN_MAX_THREADS)
+        if os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise ConfigurationError(
+                f"{rootdirectory} exists and is not a directory",
+                key="storage.filesystem.rootdirectory",
+            )
+
+    @classmethod
+    def from_parameters(cls, parameters: Mapping[str, Any]) -> Self:
+        """Build from distribution's parameters ``rootdirectory`` and ``maxthreads``."""
+        params = ParameterReader(cls.name, parameters)
+        root = params.string("rootdirectory", DEFAULT_ROOT)
+        threads = params.integer("maxthreads", DEFAULT_MAX_THREADS, minimum=MIN_MAX_THREADS)
+        params.finish()
+        return cls(root, maxthreads=threads)
+
+    def _full(self, path: str) -> str:
+        """The local path for ``path``, checked to stay inside the root."""
+        full = os.path.join(self.root, *components(path))
+        real = os.path.realpath(full)
+        if real != self.root and not real.startswith(self.root + os.sep):
+            raise OutsideRootError(path)
+        return full
+
+    def get_content(self, path: str) -> bytes:
+        with self._open_file(path, 0) as stream:
+            return stream.read()
+
+    def put_content(self, path: str, data: bytes) -> None:
+        full = self._full(path)
+        self._make_parents(path, full)
+        directory, base = os.path.split(full)
+        temp = os.path.join(directory, f"{_TEMP_MARK}{base}.{secrets.token_hex(6)}")
+        try:
+            with open(temp, "xb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            self._replace(temp, full, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+
+    def _replace(self, temp: str, full: str, path: str) -> None:
+        if os.path.isdir(full) and not os.path.islink(full):
+            raise StorageDriverError(f"cannot write {path}: it is a directory")
+        os.replace(temp, full)
+
+    def _make_parents(self, path: str, full: str) -> None:
+        try:
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise StorageDriverError(f"cannot create {path}: a parent is a file") from exc
+
+    def _open_file(self, path: str, offset: int) -> BinaryIO:
+        full = self._full(path)
+        try:
+            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise PathNotFoundError(path) from None
+        except (NotADirectoryError, IsADirectoryError):
+            raise PathNotFoundError(path) from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise OutsideRootError(path) from None
+            raise
+        stream = os.fdopen(fd, "rb")
+        if os.path.isdir(full):
+            stream.close()
+            raise PathNotFoundError(path)
+        stream.seek(offset)
+        return stream
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        return self._open_file(path, offset)
+
+    def writer(self, path: str, *, append: bool = False) -> FileWriter:
+        full = self._full(path)
+        if append:
+            if not os.path.isfile(full):
+                raise PathNotFoundError(path)
+        else:
+            self._make_parents(path, full)
+            if os.path.isdir(full):
+                raise StorageDriverError(f"cannot write {path}: it is a directory")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if append else os.O_TRUNC)
+        fd = os.open(full, flags, 0o644)
+        return _FilesystemWriter(path, full, os.fdopen(fd, "ab" if append else "wb"))
+
+    def stat(self, path: str) -> FileInfo:
+        full = self._full(path)
+        try:
+            st = os.stat(full, follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError):
+            raise PathNotFoundError(path) from None
+        mod_time = datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC)
+        is_dir = os.path.isdir(full)
+        return FileInfo(path, 0 if is_dir else st.st_size, mod_time, is_dir)
+
+    def list(self, path: str) -> list[str]:
+        full = self._full(path)
+        if path == ROOT and not os.path.exists(full):
+            return []
+        try:
+            names = os.listdir(full)
+        except (FileNotFoundError, NotADirectoryError):
+            raise PathNotFoundError(path) from None
+        return [join(path, name) for name in sorted(names) if is_valid_component(name)]
+
+    def move(self, source: str, dest: str) -> None:
+        src, dst = self._full(source), self._full(dest)
+        if not os.path.lexists(src):
+            raise PathNotFoundError(source)
+        if source == dest:
+            return
+        self._make_parents(dest, dst)
+        if os.path.isdir(dst) and not os.path.isdir(src):
+            raise StorageDriverError(f"cannot move {source} over directory {dest}")
+        try:
+            os.replace(src, dst)
+        except OSError as exc:
+            raise StorageDriverError(f"cannot move {source} to {dest}: {exc.strerror}") from exc
+
+    def delete(self, path: str) -> None:
+        full = self._full(path)
+        if not os.path.lexists(full):
+            raise PathNotFoundError(path)
+        if os.path.isdir(full) and not os.path.islink(full):
+            shutil.rmtree(full)
+        else:
+            os.unlink(full)
+
+    def __repr__(self) -> str:
+        return f"FilesystemDriver(rootdirectory={self.root!r})"
+
+
+class _FilesystemWriter(FileWriter):
+    def __init__(self, path: str, full: str, stream: BinaryIO) -> None:
+        super().__init__(path)
+        self._full = full
+        self._stream = stream
+        self._size = os.fstat(stream.fileno()).st_size
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
+        self._stream.write(data)
+        self._size += len(data)
+
+    def _sync_and_close(self) -> None:
+        self._stream.flush()
+        os.fsync(self._stream.fileno())
+        self._stream.close()
+
+    def _close(self) -> None:
+        self._sync_and_close()
+
+    def _commit(self) -> None:
+        self._sync_and_close()
+
+    def _cancel(self) -> None:
+        self._stream.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._full)
