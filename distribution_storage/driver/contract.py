@@ -11,6 +11,7 @@ every error. The semantics are distribution's ``StorageDriver``; see
 
 from __future__ import annotations
 
+import builtins
 import enum
 import shutil
 from abc import ABC, abstractmethod
@@ -252,9 +253,9 @@ class StorageDriver(ABC):
             elif info.is_dir:
                 yield from self._walk_listing(child, after, prune, top=False)
 
-    def delete_many(self, paths: Iterable[str]) -> list[str]:
+    def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         """Delete each path (recursively); returns the paths that were missing."""
-        missing = []
+        missing: builtins.list[str] = []
         for path in paths:
             try:
                 self.delete(path)
@@ -267,7 +268,7 @@ class StorageDriver(ABC):
         with self.reader(source) as src:
             writer = self.writer(dest)
             try:
-                shutil.copyfileobj(src, writer, COPY_BUFFER_SIZE)  # type: ignore[misc]
+                shutil.copyfileobj(src, writer, COPY_BUFFER_SIZE)
                 writer.commit()
             except BaseException:
                 writer.cancel()

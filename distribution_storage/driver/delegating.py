@@ -7,6 +7,7 @@ in one place.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import BinaryIO
@@ -77,7 +78,7 @@ class DelegatingDriver(StorageDriver):
     ) -> Iterator[FileInfo]:
         return self.inner.walk(path, start_after=start_after, prune=prune)
 
-    def delete_many(self, paths: Iterable[str]) -> list[str]:
+    def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         return self.inner.delete_many(paths)
 
     def copy(self, source: str, dest: str) -> None:

@@ -12,6 +12,7 @@ a driver behind this wrapper.
 
 from __future__ import annotations
 
+import builtins
 import io
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -55,7 +56,7 @@ class ErrorTranslator:
         """Run ``fn``, translating what it raises."""
         try:
             return fn()
-        except Exception as exc:  # noqa: BLE001 - every backend failure must be translated
+        except Exception as exc:  # every backend failure is translated
             self.translate(exc, operation, path)
 
 
@@ -135,11 +136,11 @@ class ValidatingDriver(DelegatingDriver):
                 entry = next(entries)
             except StopIteration:
                 return
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # every backend failure is translated
                 self._errors.translate(exc, "walk", path)
             yield entry
 
-    def delete_many(self, paths: Iterable[str]) -> list[str]:
+    def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         checked = [self._path(p) for p in paths]
         return self._errors.call("delete_many", ROOT, lambda: self.inner.delete_many(checked))
 
@@ -171,7 +172,7 @@ class TranslatingReader(io.RawIOBase):
     def read(self, size: int | None = -1) -> bytes:
         try:
             return self._stream.read(-1 if size is None else size)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # every backend failure is translated
             self._errors.translate(exc, "read", self._path)
 
     def readall(self) -> bytes:
