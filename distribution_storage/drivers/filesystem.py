@@ -39,7 +39,9 @@ class OutsideRootError(StorageDriverError, PermissionError):
     """A path resolves (through a symbolic link) to a place outside the root directory."""
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"refusing {path}: it is a symbolic link out of, or within, the root directory")
+        super().__init__(
+            f"refusing {path}: it is a symbolic link or leads outside the root directory"
+        )
         self.path = path
 
 

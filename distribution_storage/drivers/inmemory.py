@@ -137,7 +137,9 @@ class InMemoryDriver(StorageDriver):
 
 
 class _InMemoryWriter(FileWriter):
-    def __init__(self, driver: InMemoryDriver, path: str, existing: bytes, *, resumed: bool) -> None:
+    def __init__(
+        self, driver: InMemoryDriver, path: str, existing: bytes, *, resumed: bool
+    ) -> None:
         super().__init__(path)
         self._driver = driver
         self._buffer = bytearray(existing)
