@@ -1,0 +1,41 @@
+"""The pytest plugin of the conformance suite, registered through the ``pytest11`` entry point.
+
+It adds the command-line option ``--conformance-quick``, which runs every conformance case
+at its quick-mode sizes (as do ``SuiteOptions(quick=True)`` and the environment variable
+``DISTRIBUTION_STORAGE_CONFORMANCE_QUICK=1``), and reports the mode in pytest's header. The
+suite reads the option through :func:`quick_requested`, which also works when the plugin is
+not loaded (with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``, for instance).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from distribution_storage.conformance.options import QUICK_ENV, quick_from_env
+
+OPTION = "--conformance-quick"
+_DEST = "conformance_quick"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--conformance-quick`` to pytest's command line."""
+    group = parser.getgroup("distribution-storage", "distribution-storage driver conformance")
+    group.addoption(
+        OPTION,
+        action="store_true",
+        default=False,
+        dest=_DEST,
+        help=f"run the driver conformance cases at quick-mode sizes (or set {QUICK_ENV}=1)",
+    )
+
+
+def quick_requested(config: pytest.Config) -> bool:
+    """Tell whether the command line or the environment asks for quick mode."""
+    return bool(config.getoption(_DEST, default=False)) or quick_from_env()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say in the header when quick mode was asked for on the command line or environment."""
+    if quick_requested(config):
+        return "distribution-storage conformance: quick mode"
+    return None
