@@ -113,6 +113,10 @@ class FilesystemDriver(StorageDriver):
             os.makedirs(os.path.dirname(full), exist_ok=True)
         except (FileExistsError, NotADirectoryError) as exc:
             raise StorageDriverError(f"cannot create {path}: a parent is a file") from exc
+        except OSError as exc:
+            raise StorageDriverError(
+                f"cannot create {path} under the root directory {self.root}: {exc.strerror}"
+            ) from exc
 
     def _open_file(self, path: str, offset: int) -> BinaryIO:
         full = self._full(path)

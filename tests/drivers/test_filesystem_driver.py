@@ -1,0 +1,150 @@
+"""Filesystem driver specifics: confinement to the root, atomic writes, resumption."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from distribution_storage import (
+    ConfigurationError,
+    InvalidPathError,
+    PathNotFoundError,
+    StorageDriverError,
+    open_driver,
+)
+from distribution_storage.driver import StorageDriver
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    path = tmp_path / "root"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    path = tmp_path / "outside"
+    path.mkdir()
+    (path / "secret").write_bytes(b"do not touch")
+    return path
+
+
+@pytest.fixture
+def driver(root: Path) -> StorageDriver:
+    return open_driver("filesystem", rootdirectory=str(root))
+
+
+def test_dot_dot_components_cannot_escape(driver: StorageDriver, outside: Path) -> None:
+    for path in ("/../outside/secret", "/a/../../outside/secret", "/.."):
+        with pytest.raises(InvalidPathError):
+            driver.get_content(path)
+        with pytest.raises(InvalidPathError):
+            driver.put_content(path, b"overwritten")
+    assert (outside / "secret").read_bytes() == b"do not touch"
+
+
+def test_symlinks_planted_inside_the_root_are_never_followed_out(
+    driver: StorageDriver, root: Path, outside: Path
+) -> None:
+    os.symlink(outside, root / "dirlink")
+    os.symlink(outside / "secret", root / "filelink")
+    attempts = [
+        lambda: driver.get_content("/dirlink/secret"),
+        lambda: driver.get_content("/filelink"),
+        lambda: driver.reader("/filelink").read(),
+        lambda: driver.put_content("/dirlink/secret", b"overwritten"),
+        lambda: driver.put_content("/dirlink/new", b"created"),
+        lambda: driver.writer("/dirlink/w").write(b"x"),
+        lambda: driver.writer("/filelink", append=True).write(b"x"),
+        lambda: driver.delete("/dirlink/secret"),
+        lambda: driver.move("/dirlink/secret", "/stolen"),
+        lambda: driver.list("/dirlink"),
+        lambda: driver.stat("/dirlink/secret"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(StorageDriverError) as caught:
+            attempt()
+        assert isinstance(caught.value, PermissionError)
+    assert sorted(os.listdir(outside)) == ["secret"]
+    assert (outside / "secret").read_bytes() == b"do not touch"
+
+
+def test_put_content_is_atomic_and_leaves_no_temporary_files(
+    driver: StorageDriver, root: Path
+) -> None:
+    big, small = b"a" * (4 << 20), b"b" * 1024
+    driver.put_content("/f", big)
+    seen: set[bytes] = set()
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            seen.add(driver.get_content("/f"))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for _ in range(20):
+        driver.put_content("/f", small)
+        driver.put_content("/f", big)
+    stop.set()
+    reader.join()
+    assert seen <= {big, small}
+    assert os.listdir(root) == ["f"]
+    assert driver.list("/") == ["/f"]
+
+
+def test_temporary_names_are_hidden_from_listings(driver: StorageDriver, root: Path) -> None:
+    driver.put_content("/d/real", b"1")
+    (root / "d" / "~tmp~real.abc").write_bytes(b"partial")
+    assert driver.list("/d") == ["/d/real"]
+    assert [info.path for info in driver.walk("/d")] == ["/d/real"]
+
+
+def test_a_closed_writer_resumes_in_a_new_driver_instance(root: Path) -> None:
+    first = open_driver("filesystem", rootdirectory=str(root))
+    writer = first.writer("/upload/data")
+    writer.write(b"x" * 100)
+    writer.close()
+    second = open_driver("filesystem", rootdirectory=str(root))
+    resumed = second.writer("/upload/data", append=True)
+    assert resumed.size == 100
+    resumed.write(b"y" * 50)
+    resumed.commit()
+    assert second.get_content("/upload/data") == b"x" * 100 + b"y" * 50
+
+
+def test_append_to_a_missing_path_is_path_not_found(driver: StorageDriver) -> None:
+    with pytest.raises(PathNotFoundError):
+        driver.writer("/nothing", append=True)
+
+
+def test_a_root_that_is_a_file_is_a_configuration_error(tmp_path: Path) -> None:
+    afile = tmp_path / "file"
+    afile.write_bytes(b"")
+    with pytest.raises(ConfigurationError, match="rootdirectory"):
+        open_driver("filesystem", rootdirectory=str(afile))
+
+
+def test_an_unwritable_root_gives_a_clear_error() -> None:
+    # /proc refuses new directories even to root, so this holds whoever runs the tests.
+    driver = open_driver("filesystem", rootdirectory="/proc/registry-store")
+    with pytest.raises(StorageDriverError) as caught:
+        driver.put_content("/a", b"x")
+    assert "cannot create /a under the root directory /proc/registry-store" in str(caught.value)
+    assert str(caught.value).startswith("filesystem: ")
+
+
+def test_writing_under_a_file_is_an_error_and_changes_nothing(driver: StorageDriver) -> None:
+    driver.put_content("/file", b"content")
+    with pytest.raises(StorageDriverError, match="parent is a file"):
+        driver.put_content("/file/child", b"x")
+    assert driver.get_content("/file") == b"content"
+
+
+def test_maxthreads_has_distributions_minimum() -> None:
+    with pytest.raises(ConfigurationError, match="at least 25"):
+        open_driver("filesystem", rootdirectory="/tmp/x", maxthreads="10")
