@@ -13,7 +13,6 @@ wrapper, with the configured middlewares around it.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,16 @@ from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.errors import ConfigurationError
 from distribution_storage.driver.middleware import apply_middleware
 from distribution_storage.drivers import open_driver_from_parameters
+from distribution_storage.durations import parse_duration
+
+__all__ = [
+    "MiddlewareConfig",
+    "StorageConfig",
+    "load_config",
+    "open_storage",
+    "parse_config",
+    "parse_duration",
+]
 
 RESERVED_KEYS = ("maintenance", "cache", "delete", "redirect", "tag")
 ENV_PREFIX = "REGISTRY_STORAGE"
@@ -229,26 +238,3 @@ def open_storage(config: StorageConfig) -> StorageDriver:
         if not entry.disabled:
             driver = apply_middleware(driver, entry.name, entry.options)
     return driver
-
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str | int | float, *, key: str = "duration") -> float:
-    """Seconds in a Go-style duration (``168h``, ``1h30m``, ``500ms``, ``0``)."""
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        return float(text)
-    value = str(text).strip()
-    if value in ("0", ""):
-        return 0.0
-    position, total = 0, 0.0
-    while position < len(value):
-        match = _DURATION_PART.match(value, position)
-        if not match:
-            raise ConfigurationError(
-                f"{text!r} is not a duration (examples: 168h, 30m, 1h30m, 0)", key=key
-            )
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        position = match.end()
-    return total

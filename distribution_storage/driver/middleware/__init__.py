@@ -25,6 +25,7 @@ BUILTIN_MIDDLEWARES: Mapping[str, str] = {
     "redirect": "distribution_storage.driver.middleware.redirect",
     "rewrite": "distribution_storage.driver.middleware.rewrite",
     "cloudfront": "distribution_storage.driver.middleware.cloudfront",
+    "faults": "distribution_storage.driver.middleware.faults",
 }
 
 

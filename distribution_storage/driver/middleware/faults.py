@@ -1,0 +1,252 @@
+"""The ``faults`` storage middleware: injects failures, latency and short reads on purpose.
+
+For testing what a tool does when its backend misbehaves -- ours, or a user's own set-up.
+Options (all optional; from ``config.yml`` as strings or YAML values, or as keywords):
+
+- ``verbs``: which operations are affected (default: all). Driver verbs by name
+  (``get_content``, ``put_content``, ``reader``, ``writer``, ``stat``, ``list``, ``move``,
+  ``delete``, ``walk``, ``copy``, ``delete_many``...) and the stream operations ``read``,
+  ``write``, ``commit`` and ``close``.
+- ``failrate``: the fraction of affected calls that fail at random (``seed`` makes it
+  repeatable).
+- ``failon``: fail exactly the Nth affected call (1-based); ``failafter``: fail every affected
+  call after the first N, as a backend that goes away does.
+- ``latency``: a Go duration (``50ms``) slept before each affected call.
+- ``truncatereads``: readers end (without error) after this many bytes, as a connection cut
+  short does.
+
+An injected failure raises :class:`InjectedFaultError`, a :class:`StorageDriverError` that is
+also a :class:`ConnectionError`, so code treats it like a transient backend failure.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, BinaryIO, TypeVar
+
+from distribution_storage.driver.contract import FileInfo, FileWriter, StorageDriver, WalkPrune
+from distribution_storage.driver.delegating import DelegatingDriver
+from distribution_storage.driver.errors import ConfigurationError, StorageDriverError
+from distribution_storage.driver.paths import ROOT
+from distribution_storage.durations import parse_duration
+
+T = TypeVar("T")
+_OPTIONS = ("verbs", "failrate", "failon", "failafter", "latency", "truncatereads", "seed")
+
+
+class InjectedFaultError(StorageDriverError, ConnectionError):
+    """A failure the ``faults`` middleware injected on purpose."""
+
+    def __init__(self, verb: str, path: str, call: int, *, driver: str = "") -> None:
+        super().__init__(f"injected fault in {verb} {path} (affected call {call})", driver=driver)
+        self.verb = verb
+        self.path = path
+        self.call = call
+
+
+class FaultInjectingDriver(DelegatingDriver):
+    """Forwards to ``inner``, failing, delaying or truncating the affected calls."""
+
+    def __init__(
+        self,
+        inner: StorageDriver,
+        *,
+        verbs: Iterable[str] | None = None,
+        fail_rate: float = 0.0,
+        fail_on: int | None = None,
+        fail_after: int | None = None,
+        latency: float = 0.0,
+        truncate_reads: int | None = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(inner)
+        if not 0.0 <= fail_rate <= 1.0:
+            raise ConfigurationError("must lie between 0 and 1", key="faults.failrate")
+        self.verbs = frozenset(verbs) if verbs is not None else None
+        self.fail_rate = fail_rate
+        self.fail_on = fail_on
+        self.fail_after = fail_after
+        self.latency = latency
+        self.truncate_reads = truncate_reads
+        self.calls = 0
+        self.injected = 0
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def affects(self, verb: str) -> bool:
+        """Tell whether calls of ``verb`` are subject to faults."""
+        return self.verbs is None or verb in self.verbs
+
+    def check(self, verb: str, path: str) -> None:
+        """Count one call of ``verb`` and fail or delay it as configured."""
+        if not self.affects(verb):
+            return
+        with self._lock:
+            self.calls += 1
+            call = self.calls
+            fail = (
+                (self.fail_on is not None and call == self.fail_on)
+                or (self.fail_after is not None and call > self.fail_after)
+                or (self.fail_rate > 0 and self._random.random() < self.fail_rate)
+            )
+            if fail:
+                self.injected += 1
+        if self.latency:
+            time.sleep(self.latency)
+        if fail:
+            raise InjectedFaultError(verb, path, call, driver=self.name)
+
+    def _run(self, verb: str, path: str, action: Callable[[], T]) -> T:
+        self.check(verb, path)
+        return action()
+
+    def get_content(self, path: str) -> bytes:
+        return self._run("get_content", path, lambda: self.inner.get_content(path))
+
+    def put_content(self, path: str, data: bytes) -> None:
+        self._run("put_content", path, lambda: self.inner.put_content(path, data))
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        stream = self._run("reader", path, lambda: self.inner.reader(path, offset))
+        return _FaultyReader(self, stream, path)  # type: ignore[return-value]
+
+    def writer(self, path: str, *, append: bool = False) -> FileWriter:
+        inner = self._run("writer", path, lambda: self.inner.writer(path, append=append))
+        return _FaultyWriter(self, inner)
+
+    def stat(self, path: str) -> FileInfo:
+        return self._run("stat", path, lambda: self.inner.stat(path))
+
+    def list(self, path: str) -> builtins.list[str]:
+        return self._run("list", path, lambda: self.inner.list(path))
+
+    def move(self, source: str, dest: str) -> None:
+        self._run("move", source, lambda: self.inner.move(source, dest))
+
+    def delete(self, path: str) -> None:
+        self._run("delete", path, lambda: self.inner.delete(path))
+
+    def walk(
+        self,
+        path: str = ROOT,
+        *,
+        start_after: str | None = None,
+        prune: WalkPrune | None = None,
+    ) -> Iterator[FileInfo]:
+        self.check("walk", path)
+        return self.inner.walk(path, start_after=start_after, prune=prune)
+
+    def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
+        paths = builtins.list(paths)
+        return self._run("delete_many", ROOT, lambda: self.inner.delete_many(paths))
+
+    def copy(self, source: str, dest: str) -> None:
+        self._run("copy", source, lambda: self.inner.copy(source, dest))
+
+
+class _FaultyReader(io.RawIOBase):
+    def __init__(self, faults: FaultInjectingDriver, stream: BinaryIO, path: str) -> None:
+        super().__init__()
+        self._faults = faults
+        self._stream = stream
+        self._path = path
+        self._left = faults.truncate_reads
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._faults.check("read", self._path)
+        want = -1 if size is None else size
+        if self._left is not None:
+            if self._left <= 0:
+                return b""
+            want = self._left if want < 0 else min(want, self._left)
+        data = self._stream.read(want)
+        if self._left is not None:
+            self._left -= len(data)
+        return data
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            super().close()
+
+
+class _FaultyWriter(FileWriter):
+    def __init__(self, faults: FaultInjectingDriver, inner: FileWriter) -> None:
+        super().__init__(inner.path)
+        self._faults = faults
+        self._inner = inner
+
+    @property
+    def size(self) -> int:
+        return self._inner.size
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
+        self._faults.check("write", self.path)
+        self._inner.write(data)
+
+    def _close(self) -> None:
+        self._faults.check("close", self.path)
+        self._inner.close()
+
+    def _commit(self) -> None:
+        self._faults.check("commit", self.path)
+        self._inner.commit()
+
+    def _cancel(self) -> None:
+        self._inner.cancel()
+
+
+def _optional_int(options: Mapping[str, Any], key: str) -> int | None:
+    value = options.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"must be an integer, not {value!r}", key=f"faults.{key}"
+        ) from None
+
+
+def create(inner: StorageDriver, options: Mapping[str, Any]) -> StorageDriver:
+    """Build the middleware from its ``config.yml`` options (see the module docstring)."""
+    unknown = set(options) - set(_OPTIONS)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown option {sorted(unknown)[0]!r} (takes {', '.join(_OPTIONS)})",
+            key="middleware.storage.faults",
+        )
+    verbs = options.get("verbs")
+    if isinstance(verbs, str):
+        verbs = [verb.strip() for verb in verbs.split(",") if verb.strip()]
+    try:
+        fail_rate = float(options.get("failrate") or 0.0)
+    except (TypeError, ValueError):
+        raise ConfigurationError("must be a number", key="faults.failrate") from None
+    return FaultInjectingDriver(
+        inner,
+        verbs=verbs,
+        fail_rate=fail_rate,
+        fail_on=_optional_int(options, "failon"),
+        fail_after=_optional_int(options, "failafter"),
+        latency=parse_duration(options.get("latency") or 0, key="faults.latency"),
+        truncate_reads=_optional_int(options, "truncatereads"),
+        seed=_optional_int(options, "seed"),
+    )
