@@ -1,0 +1,285 @@
+"""Path specs of distribution's content-addressable layout, and the identifiers they are built from.
+
+Everything the registry layer stores lives under ``/docker/registry/v2``; the functions here
+spell each path out once (``blob_data_path``, ``layer_link_path``, ``tag_current_link_path``
+...), byte for byte as distribution writes them, so nothing else in the package joins paths
+by hand. The identifiers that go into those paths are checked here too: :class:`Digest`
+(``algorithm:hex``), repository names and tags by the OCI rules. A malformed one raises a
+:class:`LayoutError` subclass that carries the OCI error code a registry would answer with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from distribution_storage.driver.errors import StorageDriverError
+
+ROOT = "/docker/registry/v2"
+BLOBS_ROOT = f"{ROOT}/blobs"
+REPOSITORIES_ROOT = f"{ROOT}/repositories"
+
+NAME_MAX_LENGTH = 255
+_NAME_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+_NAME = re.compile(rf"{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+class LayoutError(StorageDriverError, ValueError):
+    """An identifier (digest, repository name, tag, upload id) breaks the layout's rules."""
+
+    code: ClassVar[str] = "UNKNOWN"
+    """The OCI distribution error code a registry answers with."""
+    http_status: ClassVar[int] = 400
+    """The HTTP status a registry answers with."""
+
+
+class DigestInvalidError(LayoutError):
+    """A digest is malformed or uses an algorithm this registry does not support."""
+
+    code = "DIGEST_INVALID"
+
+    def __init__(self, value: str, reason: str = "") -> None:
+        super().__init__(f"invalid digest {value!r}" + (f": {reason}" if reason else ""))
+        self.value = value
+
+
+class NameInvalidError(LayoutError):
+    """A repository name breaks the OCI naming rules."""
+
+    code = "NAME_INVALID"
+
+    def __init__(self, name: str, reason: str = "") -> None:
+        super().__init__(f"invalid repository name {name!r}" + (f": {reason}" if reason else ""))
+        self.name = name
+
+
+class TagInvalidError(LayoutError):
+    """A tag breaks the OCI tag rule ``[A-Za-z0-9_][A-Za-z0-9._-]{0,127}``."""
+
+    code = "TAG_INVALID"
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(f"invalid tag {tag!r}")
+        self.tag = tag
+
+
+class UploadIdInvalidError(LayoutError):
+    """An upload id cannot name an upload directory."""
+
+    code = "BLOB_UPLOAD_INVALID"
+
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"invalid upload id {upload_id!r}")
+        self.upload_id = upload_id
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Digest:
+    """A content digest, ``algorithm:hex``; ``str(digest)`` is the canonical form."""
+
+    algorithm: str
+    hex: str
+
+    @classmethod
+    def parse(cls, value: str) -> Digest:
+        """Parse and validate ``value``; raises :class:`DigestInvalidError`."""
+        if not isinstance(value, str):
+            raise DigestInvalidError(repr(value), "a digest is a string")
+        algorithm, sep, hex_part = value.partition(":")
+        if not sep:
+            raise DigestInvalidError(value, "expected algorithm:hex")
+        expected = _HEX_LENGTHS.get(algorithm)
+        if expected is None:
+            raise DigestInvalidError(value, f"unsupported algorithm {algorithm!r}")
+        if len(hex_part) != expected or not all(c in "0123456789abcdef" for c in hex_part):
+            raise DigestInvalidError(value, f"expected {expected} lowercase hex digits")
+        return cls(algorithm, hex_part)
+
+    @classmethod
+    def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        """The digest of ``data``."""
+        return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
+
+    @classmethod
+    def from_hash(cls, hasher: hashlib._Hash) -> Digest:
+        """The digest a running ``hashlib`` object has computed so far."""
+        return cls(hasher.name, hasher.hexdigest())
+
+    def hasher(self) -> hashlib._Hash:
+        """A fresh ``hashlib`` object of this digest's algorithm."""
+        return hashlib.new(self.algorithm)
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a valid repository name, else raise :class:`NameInvalidError`."""
+    if not isinstance(name, str) or not name:
+        raise NameInvalidError(str(name), "empty")
+    if len(name) > NAME_MAX_LENGTH:
+        raise NameInvalidError(name, f"longer than {NAME_MAX_LENGTH} characters")
+    if not _NAME.fullmatch(name):
+        raise NameInvalidError(
+            name, "components are lowercase [a-z0-9] joined by '.', '_', '__' or '-'"
+        )
+    return name
+
+
+def check_tag(tag: str) -> str:
+    """Return ``tag`` if it is a valid tag, else raise :class:`TagInvalidError`."""
+    if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+        raise TagInvalidError(str(tag))
+    return tag
+
+
+def is_valid_tag(tag: str) -> bool:
+    """Tell whether ``tag`` is a valid tag."""
+    return isinstance(tag, str) and bool(_TAG.fullmatch(tag))
+
+
+def check_upload_id(upload_id: str) -> str:
+    """Return ``upload_id`` if it can name an upload directory."""
+    if not isinstance(upload_id, str) or not _UPLOAD_ID.fullmatch(upload_id):
+        raise UploadIdInvalidError(str(upload_id))
+    return upload_id
+
+
+# --- blobs --------------------------------------------------------------------------------
+
+
+def blob_dir_path(digest: Digest) -> str:
+    """``blobs/<alg>/<hex[0:2]>/<hex>``: the directory that holds a blob."""
+    return f"{BLOBS_ROOT}/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
+
+
+def blob_data_path(digest: Digest) -> str:
+    """``blobs/<alg>/<hex[0:2]>/<hex>/data``: a blob's content."""
+    return f"{blob_dir_path(digest)}/data"
+
+
+def digest_of_blob_data_path(path: str) -> Digest | None:
+    """The digest a ``blobs/.../<hex>/data`` path stores, or None for any other path."""
+    parts = path[len(BLOBS_ROOT) + 1 :].split("/") if path.startswith(BLOBS_ROOT + "/") else []
+    if len(parts) != 4 or parts[3] != "data" or parts[2][:2] != parts[1]:
+        return None
+    try:
+        return Digest.parse(f"{parts[0]}:{parts[2]}")
+    except DigestInvalidError:
+        return None
+
+
+# --- repositories -------------------------------------------------------------------------
+
+
+def repository_path(name: str) -> str:
+    """``repositories/<name>``."""
+    return f"{REPOSITORIES_ROOT}/{name}"
+
+
+def manifests_root(name: str) -> str:
+    """``repositories/<name>/_manifests``: its presence makes a directory a repository."""
+    return f"{repository_path(name)}/_manifests"
+
+
+def layers_root(name: str) -> str:
+    """``repositories/<name>/_layers``."""
+    return f"{repository_path(name)}/_layers"
+
+
+def layer_link_dir(name: str, digest: Digest) -> str:
+    """``_layers/<alg>/<hex>``: the directory of a layer link."""
+    return f"{layers_root(name)}/{digest.algorithm}/{digest.hex}"
+
+
+def layer_link_path(name: str, digest: Digest) -> str:
+    """``_layers/<alg>/<hex>/link``."""
+    return f"{layer_link_dir(name, digest)}/link"
+
+
+def revisions_root(name: str) -> str:
+    """``_manifests/revisions``."""
+    return f"{manifests_root(name)}/revisions"
+
+
+def manifest_revision_dir(name: str, digest: Digest) -> str:
+    """``_manifests/revisions/<alg>/<hex>``."""
+    return f"{revisions_root(name)}/{digest.algorithm}/{digest.hex}"
+
+
+def manifest_revision_link_path(name: str, digest: Digest) -> str:
+    """``_manifests/revisions/<alg>/<hex>/link``."""
+    return f"{manifest_revision_dir(name, digest)}/link"
+
+
+def tags_root(name: str) -> str:
+    """``_manifests/tags``."""
+    return f"{manifests_root(name)}/tags"
+
+
+def tag_dir(name: str, tag: str) -> str:
+    """``_manifests/tags/<tag>``."""
+    return f"{tags_root(name)}/{tag}"
+
+
+def tag_current_link_path(name: str, tag: str) -> str:
+    """``_manifests/tags/<tag>/current/link``: the manifest a tag names now."""
+    return f"{tag_dir(name, tag)}/current/link"
+
+
+def tag_index_root(name: str, tag: str) -> str:
+    """``_manifests/tags/<tag>/index``: every manifest the tag has named."""
+    return f"{tag_dir(name, tag)}/index"
+
+
+def tag_index_dir(name: str, tag: str, digest: Digest) -> str:
+    """``_manifests/tags/<tag>/index/<alg>/<hex>``."""
+    return f"{tag_index_root(name, tag)}/{digest.algorithm}/{digest.hex}"
+
+
+def tag_index_link_path(name: str, tag: str, digest: Digest) -> str:
+    """``_manifests/tags/<tag>/index/<alg>/<hex>/link``."""
+    return f"{tag_index_dir(name, tag, digest)}/link"
+
+
+def uploads_root(name: str) -> str:
+    """``repositories/<name>/_uploads``."""
+    return f"{repository_path(name)}/_uploads"
+
+
+def upload_dir(name: str, upload_id: str) -> str:
+    """``_uploads/<id>``."""
+    return f"{uploads_root(name)}/{upload_id}"
+
+
+def upload_data_path(name: str, upload_id: str) -> str:
+    """``_uploads/<id>/data``: the bytes received so far."""
+    return f"{upload_dir(name, upload_id)}/data"
+
+
+def upload_started_at_path(name: str, upload_id: str) -> str:
+    """``_uploads/<id>/startedat``: an RFC 3339 UTC timestamp."""
+    return f"{upload_dir(name, upload_id)}/startedat"
+
+
+def upload_hash_state_path(name: str, upload_id: str, algorithm: str, offset: int) -> str:
+    """``_uploads/<id>/hashstates/<alg>/<offset>`` (distribution's Go hash state; never written)."""
+    return f"{upload_dir(name, upload_id)}/hashstates/{algorithm}/{offset}"
+
+
+def digest_of_link_dir(root: str, path: str) -> Digest | None:
+    """The digest of a ``<root>/<alg>/<hex>/link`` path, or None for any other path."""
+    if not path.startswith(root + "/"):
+        return None
+    parts = path[len(root) + 1 :].split("/")
+    if len(parts) != 3 or parts[2] != "link":
+        return None
+    try:
+        return Digest.parse(f"{parts[0]}:{parts[1]}")
+    except DigestInvalidError:
+        return None
