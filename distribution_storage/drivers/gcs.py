@@ -1,0 +1,471 @@
+"""The ``gcs`` driver: Google Cloud Storage through ``google-cloud-storage``.
+
+Object keys are ``rootdirectory`` + the path without its leading ``/``; directories are
+implied by keys. ``list`` uses prefix + delimiter listings, ``walk`` and ``delete`` one flat
+listing of the subtree, ``move`` and ``copy`` a server-side rewrite, ``delete`` a batch
+request where the service takes one (emulators often do not: the driver then deletes
+object by object, in parallel). Unfinished uploads are resumable upload sessions whose state
+is kept in placeholder objects under the hidden namespace ``_upload-sessions~`` of the root
+(``~`` cannot occur in a path, so no path can collide with it and listings leave it out); see
+:mod:`.gcs_writer`. ``redirect_url`` is a V4 signed URL when a service-account key is
+configured. Calls are retried with backoff on 429, 5xx and connection errors.
+``STORAGE_EMULATOR_HOST`` points the driver at an emulator, with anonymous credentials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO, Self
+
+import google.auth
+import requests
+from google.api_core import exceptions as gexc
+from google.api_core.client_info import ClientInfo
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.cloud import storage
+from google.cloud.storage.retry import DEFAULT_RETRY
+from google.oauth2 import service_account
+
+from distribution_storage.driver.contract import (
+    Capability,
+    FileInfo,
+    FileWriter,
+    StorageDriver,
+    WalkPrune,
+)
+from distribution_storage.driver.errors import (
+    ConfigurationError,
+    PathNotFoundError,
+    StorageDriverError,
+)
+from distribution_storage.driver.paths import ROOT, is_under, join, walk_key
+from distribution_storage.drivers.gcs_parameters import GCSParameters
+from distribution_storage.drivers.gcs_writer import (
+    SESSION_CONTENT_TYPE,
+    GCSUploadSession,
+    GCSWriter,
+    placeholder_state,
+)
+
+SESSIONS = "_upload-sessions~"
+"""The hidden namespace (under the root) holding upload-session placeholders."""
+REDIRECT_TTL = timedelta(minutes=20)
+_SCOPE = "https://www.googleapis.com/auth/devstorage.full_control"
+_BATCH_LIMIT = 100
+_CAPABILITIES = frozenset(
+    {
+        Capability.BATCH_DELETE,
+        Capability.SERVER_SIDE_COPY,
+        Capability.FLAT_WALK,
+        Capability.PENDING_UPLOADS,
+    }
+)
+_Keys = list[str]
+_Pairs = list[tuple[str, str]]
+
+
+class GCSDriver(StorageDriver):
+    """Google Cloud Storage driver (distribution's ``gcs``)."""
+
+    name = "gcs"
+
+    def __init__(self, parameters: GCSParameters, *, retry_timeout: float = 60.0) -> None:
+        self.parameters = parameters
+        self._prefix = f"{parameters.rootdirectory}/" if parameters.rootdirectory else ""
+        self._retry = DEFAULT_RETRY.with_timeout(retry_timeout)
+        self._retry_timeout = retry_timeout
+        self._batch_supported = True
+        emulator = os.environ.get("STORAGE_EMULATOR_HOST", "").rstrip("/")
+        if emulator and "://" not in emulator:
+            emulator = f"http://{emulator}"
+        self._endpoint = emulator or "https://storage.googleapis.com"
+        account = parameters.service_account
+        self._signer = (
+            service_account.Credentials.from_service_account_info(account)  # type: ignore[no-untyped-call]
+            if account
+            else None
+        )
+        project = str(account.get("project_id", "")) if account else ""
+        credentials: Credentials
+        if emulator:
+            credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+        elif self._signer is not None:
+            credentials = self._signer.with_scopes([_SCOPE])
+        else:
+            try:
+                credentials, found = google.auth.default(scopes=[_SCOPE])
+            except google.auth.exceptions.DefaultCredentialsError:
+                raise ConfigurationError(
+                    "no credentials: set keyfile or credentials, or configure application "
+                    "default credentials",
+                    key="storage.gcs.credentials",
+                ) from None
+            project = project or (found or "")
+        info = None
+        if parameters.useragent:
+            info = ClientInfo(user_agent=parameters.useragent)  # type: ignore[no-untyped-call]
+        self._client = storage.Client(
+            project=project or os.environ.get("GOOGLE_CLOUD_PROJECT") or None,
+            credentials=credentials,
+            client_info=info,
+        )
+        self._bucket = self._client.bucket(parameters.bucket)
+        self._sessions_http = requests.Session()
+        self._check_bucket()
+
+    @classmethod
+    def from_parameters(cls, parameters: Mapping[str, Any]) -> Self:
+        """Build the driver from distribution's gcs parameters."""
+        return cls(GCSParameters.from_mapping(parameters))
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:  # type: ignore[override]
+        """Redirects only when a service-account key can sign URLs."""
+        if self._signer is None:
+            return _CAPABILITIES
+        return _CAPABILITIES | {Capability.REDIRECT}
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        key = self.parameters.private_key
+        lines = tuple(line for line in key.splitlines() if len(line) > 16)
+        return (key, *lines) if key else ()
+
+    def _check_bucket(self) -> None:
+        with self._errors("open bucket", self.parameters.bucket):
+            try:
+                exists = self._bucket.exists(retry=self._retry)
+            except gexc.Forbidden:
+                return  # object permissions without bucket metadata access are enough
+        if not exists:
+            raise ConfigurationError(
+                f"bucket {self.parameters.bucket!r} does not exist", key="storage.gcs.bucket"
+            )
+
+    @contextlib.contextmanager
+    def _errors(self, operation: str, path: str) -> Iterator[None]:
+        try:
+            yield
+        except gexc.NotFound:
+            raise PathNotFoundError(path) from None
+        except (gexc.Forbidden, gexc.Unauthorized) as exc:
+            raise StorageDriverError(
+                f"{operation} {path}: permission denied (HTTP {exc.code})"
+            ) from exc
+        except gexc.RetryError as exc:
+            raise StorageDriverError(
+                f"{operation} {path}: {self._endpoint} did not answer before retries ran out"
+            ) from exc
+        except requests.RequestException as exc:
+            raise StorageDriverError(
+                f"{operation} {path}: cannot reach {self._endpoint} ({type(exc).__name__})"
+            ) from exc
+        except gexc.GoogleAPICallError as exc:
+            raise StorageDriverError(f"{operation} {path}: HTTP {exc.code} {exc.message}") from exc
+
+    # keys ---------------------------------------------------------------------------------
+
+    def _key(self, path: str) -> str:
+        return self._prefix + path[1:]
+
+    def _dir_prefix(self, path: str) -> str:
+        return self._prefix if path == ROOT else self._key(path) + "/"
+
+    def _session_key(self, path: str) -> str:
+        return f"{self._prefix}{SESSIONS}/{path[1:]}"
+
+    def _path(self, key: str) -> str:
+        return "/" + key[len(self._prefix) :]
+
+    def _hidden(self, key: str) -> bool:
+        return key.startswith(f"{self._prefix}{SESSIONS}/") or key.endswith("/")
+
+    def _list(self, prefix: str, **options: Any) -> Iterator[storage.Blob]:
+        blobs = self._client.list_blobs(self._bucket, prefix=prefix, retry=self._retry, **options)
+        return (blob for blob in blobs if not self._hidden(blob.name))
+
+    # verbs --------------------------------------------------------------------------------
+
+    def get_content(self, path: str) -> bytes:
+        with self._errors("get_content", path):
+            data: bytes = self._bucket.blob(self._key(path)).download_as_bytes(retry=self._retry)
+        return data
+
+    def put_content(self, path: str, data: bytes) -> None:
+        with self._errors("put_content", path):
+            self._bucket.blob(self._key(path)).upload_from_string(
+                bytes(data), content_type="application/octet-stream", retry=self._retry
+            )
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        with self._errors("reader", path):
+            blob = self._bucket.get_blob(self._key(path), retry=self._retry)
+            if blob is None:
+                raise PathNotFoundError(path)
+            if offset >= (blob.size or 0):
+                return io.BytesIO(b"")
+            stream = blob.open("rb", chunk_size=self.parameters.chunksize, retry=self._retry)
+            stream.seek(offset)
+        return stream  # type: ignore[no-any-return]
+
+    def writer(self, path: str, *, append: bool = False) -> FileWriter:
+        if not append:
+            return GCSWriter(self, path)
+        with self._errors("writer", path):
+            holder = self._bucket.get_blob(self._session_key(path), retry=self._retry)
+            if holder is not None:
+                uri, offset = placeholder_state(holder.metadata)
+                tail = holder.download_as_bytes(retry=self._retry) if holder.size else b""
+                return GCSWriter(self, path, session_uri=uri, offset=offset, tail=tail)
+            blob = self._bucket.get_blob(self._key(path), retry=self._retry)
+        if blob is None:
+            raise PathNotFoundError(path)
+        writer = GCSWriter(self, path, resumed=True)
+        if blob.size:
+            with self.reader(path) as stream:
+                while chunk := stream.read(self.parameters.chunksize):
+                    writer.write(chunk)
+        return writer
+
+    def stat(self, path: str) -> FileInfo:
+        if path == ROOT:
+            return FileInfo(ROOT, 0, datetime.now(UTC), True)
+        with self._errors("stat", path):
+            blob = self._bucket.get_blob(self._key(path), retry=self._retry)
+            if blob is not None:
+                return FileInfo(path, blob.size or 0, _mod_time(blob), False)
+            for child in self._list(self._dir_prefix(path), max_results=10):
+                return FileInfo(path, 0, _mod_time(child), True)
+        raise PathNotFoundError(path)
+
+    def list(self, path: str) -> list[str]:
+        prefix = self._dir_prefix(path)
+        with self._errors("list", path):
+            pages = self._client.list_blobs(
+                self._bucket, prefix=prefix, delimiter="/", retry=self._retry
+            )
+            names = [blob.name for blob in pages if blob.name != prefix]
+            dirs = list(pages.prefixes)
+        children = {key[len(prefix) :].rstrip("/") for key in [*names, *dirs]}
+        children.discard(SESSIONS)
+        children.discard("")
+        if not children and path != ROOT:
+            raise PathNotFoundError(path)
+        return sorted(join(path, name) for name in children)
+
+    def move(self, source: str, dest: str) -> None:
+        if source == dest:
+            self.stat(source)
+            return
+        pairs = self._copy_pairs(source, dest, "move")
+        self._delete_keys([src for src, _ in pairs])
+
+    def copy(self, source: str, dest: str) -> None:
+        self._copy_pairs(source, dest, "copy")
+
+    def _copy_pairs(self, source: str, dest: str, operation: str) -> _Pairs:
+        with self._errors(operation, source):
+            src_key = self._key(source)
+            if self._bucket.get_blob(src_key, retry=self._retry) is not None:
+                pairs = [(src_key, self._key(dest))]
+            else:
+                prefix = src_key + "/"
+                pairs = [
+                    (blob.name, self._key(dest) + "/" + blob.name[len(prefix) :])
+                    for blob in self._list(prefix)
+                ]
+                if not pairs:
+                    raise PathNotFoundError(source)
+            for src, dst in pairs:
+                self._rewrite(src, dst)
+        return pairs
+
+    def _rewrite(self, src: str, dst: str) -> None:
+        target = self._bucket.blob(dst)
+        token, _, _ = target.rewrite(self._bucket.blob(src), retry=self._retry)
+        while token is not None:
+            token, _, _ = target.rewrite(self._bucket.blob(src), token=token, retry=self._retry)
+
+    def delete(self, path: str) -> None:
+        if self.delete_many([path]):
+            raise PathNotFoundError(path)
+
+    def delete_many(self, paths: Iterable[str]) -> _Keys:
+        """Delete every path (recursively) with batched requests; returns the missing ones."""
+        keys: _Keys = []
+        missing: _Keys = []
+        for path in paths:
+            with self._errors("delete", path):
+                found = self._subtree_keys(path)
+            if not found:
+                missing.append(path)
+            keys.extend(found)
+        self._delete_keys(keys)
+        return missing
+
+    def _subtree_keys(self, path: str) -> _Keys:
+        key = self._key(path)
+        keys = [blob.name for blob in self._list(key + "/")]
+        if self._bucket.get_blob(key, retry=self._retry) is not None:
+            keys.append(key)
+        session = self._session_key(path)
+        for holder in self._client.list_blobs(self._bucket, prefix=session, retry=self._retry):
+            if holder.name == session or holder.name.startswith(session + "/"):
+                uri, _ = placeholder_state(holder.metadata)
+                if uri:
+                    self.upload_session(uri).abort()
+                keys.append(holder.name)
+        return keys
+
+    def _delete_keys(self, keys: _Keys) -> None:
+        if not keys:
+            return
+        with self._errors("delete", self._path(keys[0])):
+            if self._batch_supported and len(keys) > 1:
+                try:
+                    for start in range(0, len(keys), _BATCH_LIMIT):
+                        self._delete_batch(keys[start : start + _BATCH_LIMIT])
+                    return
+                except ValueError:
+                    self._batch_supported = False  # the endpoint does not speak batch
+            workers = max(1, min(len(keys), self.parameters.maxconcurrency, 16))
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(self._delete_one, keys))
+
+    def _delete_batch(self, keys: _Keys) -> None:
+        batch = self._client.batch(raise_exception=False)
+        with batch:
+            for key in keys:
+                self._bucket.delete_blob(key)
+        for response in getattr(batch, "_responses", []):
+            status = getattr(response, "status_code", 200)
+            if status >= 300 and status != 404:
+                raise StorageDriverError(f"batch delete failed: HTTP {status}")
+
+    def _delete_one(self, key: str) -> None:
+        with contextlib.suppress(gexc.NotFound):
+            self._bucket.delete_blob(key, retry=self._retry)
+
+    def redirect_url(self, path: str, *, method: str = "GET") -> str | None:
+        if self._signer is None or method.upper() not in ("GET", "HEAD"):
+            return None
+        url: str = self._bucket.blob(self._key(path)).generate_signed_url(
+            version="v4",
+            expiration=REDIRECT_TTL,
+            method=method.upper(),
+            credentials=self._signer,
+            api_access_endpoint=self._endpoint,
+        )
+        return url
+
+    def walk(
+        self,
+        path: str = ROOT,
+        *,
+        start_after: str | None = None,
+        prune: WalkPrune | None = None,
+    ) -> Iterator[FileInfo]:
+        """Every entry below ``path`` from one flat listing, in walk order."""
+        prefix = self._dir_prefix(path)
+        after = walk_key(start_after) if start_after is not None else None
+        options: dict[str, Any] = {}
+        if start_after is not None and is_under(start_after, path):
+            first = start_after[len(path) :].lstrip("/").split("/", 1)[0]
+            options["start_offset"] = prefix + first
+        entries: dict[str, FileInfo] = {}
+        with self._errors("walk", path):
+            for blob in self._list(prefix, **options):
+                file_path = self._path(blob.name)
+                when = _mod_time(blob)
+                entries[file_path] = FileInfo(file_path, blob.size or 0, when, False)
+                parent = file_path.rsplit("/", 1)[0]
+                while parent and is_under(parent, path) and parent not in entries:
+                    entries[parent] = FileInfo(parent, 0, when, True)
+                    parent = parent.rsplit("/", 1)[0]
+        if not entries and path != ROOT and start_after is None:
+            self.stat(path)  # raises PathNotFoundError when nothing is there
+        return self._walk_order(entries, after, prune)
+
+    @staticmethod
+    def _walk_order(
+        entries: dict[str, FileInfo], after: tuple[str, ...] | None, prune: WalkPrune | None
+    ) -> Iterator[FileInfo]:
+        pruned: str | None = None
+        for entry_path in sorted(entries, key=walk_key):
+            if pruned is not None and is_under(entry_path, pruned):
+                continue
+            if after is not None and walk_key(entry_path) <= after:
+                continue
+            info = entries[entry_path]
+            yield info
+            if info.is_dir and prune is not None and prune(info):
+                pruned = entry_path
+
+    def abort_pending_uploads(self, path: str, *, older_than: datetime) -> int:
+        """Abort upload sessions below ``path`` whose placeholder predates ``older_than``."""
+        session = self._session_key(path) if path != ROOT else f"{self._prefix}{SESSIONS}/"
+        aborted = []
+        with self._errors("abort_pending_uploads", path):
+            for holder in self._client.list_blobs(self._bucket, prefix=session):
+                inside = path == ROOT or holder.name == session
+                if not (inside or holder.name.startswith(session + "/")):
+                    continue
+                if _created(holder) >= older_than:
+                    continue
+                uri, _ = placeholder_state(holder.metadata)
+                if uri:
+                    self.upload_session(uri).abort()
+                aborted.append(holder.name)
+            for key in aborted:
+                self._delete_one(key)
+        return len(aborted)
+
+    # the writer's helpers -------------------------------------------------------------------
+
+    def start_upload_session(self, path: str) -> GCSUploadSession:
+        """Open a new resumable upload session for ``path``."""
+        with self._errors("writer", path):
+            uri = self._bucket.blob(self._key(path)).create_resumable_upload_session(
+                content_type="application/octet-stream", retry=self._retry
+            )
+        return self.upload_session(uri)
+
+    def upload_session(self, uri: str) -> GCSUploadSession:
+        """The session behind ``uri`` (a resumable upload that may be another process's)."""
+        return GCSUploadSession(self._sessions_http, uri, retry_timeout=self._retry_timeout)
+
+    def store_placeholder(self, path: str, tail: bytes, metadata: dict[str, Any]) -> None:
+        """Persist a closed writer's state: the unsent tail and the session's position."""
+        with self._errors("close", path):
+            holder = self._bucket.blob(self._session_key(path))
+            holder.metadata = metadata
+            holder.upload_from_string(tail, content_type=SESSION_CONTENT_TYPE, retry=self._retry)
+
+    def drop_placeholder(self, path: str, *, with_object: bool = False) -> None:
+        """Forget the closed-writer state of ``path`` (absent is fine), maybe the object too."""
+        with self._errors("commit", path):
+            self._delete_one(self._session_key(path))
+            if with_object:
+                self._delete_one(self._key(path))
+
+    def close(self) -> None:
+        self._sessions_http.close()
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return f"GCSDriver(bucket={self.parameters.bucket!r}, root={self._prefix!r})"
+
+
+def _mod_time(blob: storage.Blob) -> datetime:
+    when = blob.updated or blob.time_created
+    return when if isinstance(when, datetime) else datetime.now(UTC)
+
+
+def _created(blob: storage.Blob) -> datetime:
+    when = blob.time_created or blob.updated
+    return when if isinstance(when, datetime) else datetime.now(UTC)

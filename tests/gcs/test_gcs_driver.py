@@ -1,0 +1,246 @@
+"""The gcs driver beyond the conformance suite, against fake-gcs-server.
+
+Parameters as distribution spells them, V4 signed URLs fetched over HTTP, resumable uploads
+carried on by a new driver instance at sizes that cross the 256 KiB granularity while staying
+invisible, the placeholder format distribution uses, aborting stale sessions, and bad input:
+a missing bucket, an emulator that is down, a credential that must not leak into errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from gcs_emulator import GCSEmulator, free_port, start_emulator
+
+from distribution_storage.driver.contract import Capability
+from distribution_storage.driver.errors import (
+    ConfigurationError,
+    PathNotFoundError,
+    StorageDriverError,
+)
+from distribution_storage.driver.wrapper import validated
+from distribution_storage.drivers import open_driver
+from distribution_storage.drivers.gcs import SESSIONS, GCSDriver
+from distribution_storage.drivers.gcs_parameters import GCSParameters
+from distribution_storage.drivers.gcs_writer import SESSION_CONTENT_TYPE
+
+KiB = 1024
+Params = Callable[..., dict[str, Any]]
+
+
+def test_parameters_defaults_and_strings() -> None:
+    """Defaults are distribution's; values given as strings (env overrides) are accepted."""
+    params = GCSParameters.from_mapping({"bucket": "b"})
+    assert (params.chunksize, params.maxconcurrency, params.rootdirectory) == (16 * 2**20, 50, "")
+    params = GCSParameters.from_mapping(
+        {"bucket": "b", "chunksize": "524288", "maxconcurrency": "30", "rootdirectory": "/r/x/"}
+    )
+    assert (params.chunksize, params.maxconcurrency, params.rootdirectory) == (524288, 30, "r/x")
+
+
+@pytest.mark.parametrize(
+    ("parameters", "key"),
+    [
+        ({}, "bucket"),
+        ({"bucket": "b", "chunksize": 300000}, "chunksize"),
+        ({"bucket": "b", "chunksize": 128 * KiB}, "chunksize"),
+        ({"bucket": "b", "maxconcurrency": 3}, "maxconcurrency"),
+        ({"bucket": "b", "keyfile": "/nonexistent/key.json"}, "keyfile"),
+        ({"bucket": "b", "credentials": {"client_email": "x@y"}}, "credentials"),
+        ({"bucket": "b", "regionendpoint": "x"}, "regionendpoint"),
+    ],
+)
+def test_bad_parameters_name_the_key(parameters: dict[str, Any], key: str) -> None:
+    """Each bad parameter is a ConfigurationError naming it."""
+    with pytest.raises(ConfigurationError) as caught:
+        GCSParameters.from_mapping(parameters)
+    assert key in str(caught.value)
+
+
+def test_keyfile_is_read(tmp_path: Path, service_account_info: dict[str, str]) -> None:
+    """``keyfile`` loads a service-account JSON file; its private key is a declared secret."""
+    keyfile = tmp_path / "key.json"
+    keyfile.write_text(json.dumps(service_account_info))
+    params = GCSParameters.from_mapping({"bucket": "b", "keyfile": str(keyfile)})
+    assert params.private_key == service_account_info["private_key"]
+    assert "private_key" not in repr(params)
+
+
+def test_open_driver_by_name(gcs_params: Params) -> None:
+    """The factory opens ``gcs`` from distribution parameters, behind the wrapper."""
+    driver = open_driver("gcs", **gcs_params(rootdirectory="/factory"))
+    driver.put_content("/x", b"y")
+    assert driver.get_content("/x") == b"y"
+    assert Capability.REDIRECT not in driver.capabilities
+    assert driver.redirect_url("/x") is None
+
+
+def test_signed_urls_are_fetched_over_http(
+    gcs_params: Params, service_account_info: dict[str, str]
+) -> None:
+    """With a service-account key, GET and HEAD signed URLs serve the object over HTTP."""
+    driver = validated(
+        GCSDriver.from_parameters(gcs_params(credentials=service_account_info, rootdirectory="s"))
+    )
+    assert Capability.REDIRECT in driver.capabilities
+    driver.put_content("/signed/blob", b"signed content")
+    url = driver.redirect_url("/signed/blob")
+    assert url is not None and "X-Goog-Signature=" in url and "X-Goog-Expires=1200" in url
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200 and response.content == b"signed content"
+    head_url = driver.redirect_url("/signed/blob", method="HEAD")
+    assert head_url is not None
+    head = requests.head(head_url, timeout=10)
+    assert head.status_code == 200 and head.headers["Content-Length"] == "14"
+
+
+def _assert_invisible(driver: Any, path: str) -> None:
+    with pytest.raises(PathNotFoundError):
+        driver.stat(path)
+    with pytest.raises(PathNotFoundError):
+        driver.get_content(path)
+    with pytest.raises(PathNotFoundError):
+        driver.reader(path)
+    parent = path.rsplit("/", 1)[0]
+    with contextlib.suppress(PathNotFoundError):  # the upload alone does not make a directory
+        assert path not in driver.list(parent)
+    assert all(info.path != path for info in driver.walk("/"))
+    assert all(SESSIONS not in p for p in driver.list("/"))
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        (300 * KiB, 700 * KiB, 100 * KiB),  # tails left behind at every close
+        (256 * KiB, 512 * KiB, 1),  # exact 256 KiB multiples, no tail
+        (100, 200 * KiB, 2 * 1024 * KiB + 5),  # first close sends nothing
+    ],
+)
+def test_resume_in_new_instances_across_256k(
+    gcs_params: Params, gcs_emulator: GCSEmulator, gcs_bucket: str, sizes: tuple[int, ...]
+) -> None:
+    """Each session closes, a new driver resumes it; unfinished data stays invisible."""
+    import os
+
+    params = gcs_params(rootdirectory="resume")
+    path = f"/uploads/u-{sizes[0]}-{sizes[1]}/data"
+    written = b""
+    for index, size in enumerate(sizes):
+        driver = validated(GCSDriver.from_parameters(params))
+        writer = driver.writer(path, append=index > 0)
+        assert writer.size == len(written)
+        chunk = os.urandom(size)
+        writer.write(chunk)
+        written += chunk
+        assert writer.size == len(written)
+        if index < len(sizes) - 1:
+            writer.close()
+            _assert_invisible(driver, path)
+        else:
+            writer.commit()
+        driver.close()
+    reader = validated(GCSDriver.from_parameters(params))
+    assert reader.get_content(path) == written
+    assert reader.stat(path).size == len(written)
+    assert _session_keys(gcs_emulator, gcs_bucket, "resume/") == []
+    reader.delete("/uploads")
+
+
+def _session_keys(emulator: GCSEmulator, bucket: str, root: str) -> list[str]:
+    listing = requests.get(
+        f"{emulator.endpoint}/storage/v1/b/{bucket}/o", params={"prefix": f"{root}{SESSIONS}/"}
+    ).json()
+    return [item["name"] for item in listing.get("items", [])]
+
+
+def test_resume_after_append_of_committed_content(gcs_params: Params) -> None:
+    """Appending to committed content carries it over into the new upload."""
+    driver = validated(GCSDriver.from_parameters(gcs_params(rootdirectory="appendc")))
+    driver.put_content("/f", b"abc")
+    writer = driver.writer("/f", append=True)
+    assert writer.size == 3
+    writer.write(b"def")
+    writer.commit()
+    assert driver.get_content("/f") == b"abcdef"
+    driver.delete("/f")
+
+
+def test_placeholder_is_distributions_format(
+    gcs_params: Params, gcs_emulator: GCSEmulator, gcs_bucket: str
+) -> None:
+    """A closed writer leaves a placeholder with the session URI, offset and unsent tail."""
+    driver = validated(GCSDriver.from_parameters(gcs_params(rootdirectory="ph")))
+    writer = driver.writer("/up/data")
+    writer.write(b"x" * (256 * KiB + 10))
+    writer.close()
+    name = requests.utils.quote(f"ph/{SESSIONS}/up/data", safe="")
+    meta = requests.get(f"{gcs_emulator.endpoint}/storage/v1/b/{gcs_bucket}/o/{name}").json()
+    assert meta["contentType"] == SESSION_CONTENT_TYPE
+    assert meta["metadata"]["Offset"] == str(256 * KiB)
+    assert meta["metadata"]["Session-URI"].startswith(gcs_emulator.endpoint)
+    assert int(meta["size"]) == 10
+    driver.delete("/up")
+    with pytest.raises(PathNotFoundError):
+        driver.writer("/up/data", append=True)
+
+
+def test_abort_pending_uploads_by_age(gcs_params: Params) -> None:
+    """Sessions older than the cutoff are aborted; newer ones and other paths stay."""
+    driver = validated(GCSDriver.from_parameters(gcs_params(rootdirectory="abort")))
+    for name in ("a", "b"):
+        writer = driver.writer(f"/uploads/{name}/data")
+        writer.write(b"pending")
+        writer.close()
+    past = datetime.now(UTC) - timedelta(hours=1)
+    assert driver.abort_pending_uploads("/uploads", older_than=past) == 0
+    future = datetime.now(UTC) + timedelta(hours=1)
+    assert driver.abort_pending_uploads("/uploads/a", older_than=future) == 1
+    with pytest.raises(PathNotFoundError):
+        driver.writer("/uploads/a/data", append=True)
+    assert driver.writer("/uploads/b/data", append=True).size == 7
+    assert driver.abort_pending_uploads("/", older_than=future) == 1
+
+
+def test_missing_bucket_is_a_configuration_error(gcs_params: Params) -> None:
+    """A bucket that does not exist fails at construction, naming the bucket."""
+    with pytest.raises(ConfigurationError) as caught:
+        GCSDriver.from_parameters(gcs_params(bucket="no-such-bucket"))
+    assert "no-such-bucket" in str(caught.value) and "does not exist" in str(caught.value)
+
+
+def test_emulator_down_is_a_clear_error_without_credentials(
+    monkeypatch: pytest.MonkeyPatch, service_account_info: dict[str, str]
+) -> None:
+    """An endpoint nobody answers on gives a StorageDriverError, with no key in it."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{free_port()}")
+    parameters = GCSParameters.from_mapping({"bucket": "b", "credentials": service_account_info})
+    with pytest.raises(StorageDriverError) as caught:
+        GCSDriver(parameters, retry_timeout=1.0)
+    message = str(caught.value)
+    assert "open bucket b" in message and "127.0.0.1" in message
+    assert "PRIVATE KEY" not in message
+
+
+def test_emulator_stopping_midway_names_operation_and_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A driver whose emulator went away reports a typed error naming the verb and path."""
+    emulator = start_emulator(tmp_path)
+    try:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.endpoint)
+        parameters = GCSParameters.from_mapping({"bucket": emulator.create_bucket()})
+        driver = validated(GCSDriver(parameters, retry_timeout=1.0))
+        driver.put_content("/some/file", b"x")
+    finally:
+        emulator.stop()
+    with pytest.raises(StorageDriverError) as caught:
+        driver.stat("/some/file")
+    assert not isinstance(caught.value, PathNotFoundError)
+    assert "gcs: stat /some/file" in str(caught.value)
