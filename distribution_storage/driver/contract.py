@@ -232,18 +232,25 @@ class StorageDriver(ABC):
         top: bool,
     ) -> Iterator[FileInfo]:
         try:
-            children = sorted(self.list(path), key=walk_key)
+            listed = self.list_infos(path)
+            if listed is None:
+                children: builtins.list[tuple[str, FileInfo | None]] = [
+                    (child, None) for child in self.list(path)
+                ]
+            else:
+                children = [(info.path, info) for info in listed]
         except PathNotFoundError:
             if top:
                 raise
             return
-        for child in children:
+        children.sort(key=lambda pair: walk_key(pair[0]))
+        for child, known in children:
             key = walk_key(child)
             resumes_inside = after is not None and after[: len(key)] == key
             if after is not None and key <= after and not resumes_inside:
                 continue
             try:
-                info = self.stat(child)
+                info = known if known is not None else self.stat(child)
             except PathNotFoundError:
                 continue
             if after is None or key > after:
@@ -252,6 +259,14 @@ class StorageDriver(ABC):
                     yield from self._walk_listing(child, None, prune, top=False)
             elif info.is_dir:
                 yield from self._walk_listing(child, after, prune, top=False)
+
+    def list_infos(self, path: str) -> builtins.list[FileInfo] | None:
+        """The direct children of ``path`` with their file info, if the backend has it cheaply.
+
+        The generic ``walk`` uses this to avoid one ``stat`` per entry; None (the default)
+        means "not cheaply": ``walk`` then lists and stats.
+        """
+        return None
 
     def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         """Delete each path (recursively); returns the paths that were missing."""

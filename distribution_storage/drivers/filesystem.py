@@ -11,6 +11,7 @@ valid path can have, and listings leave them out.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import os
@@ -172,6 +173,31 @@ class FilesystemDriver(StorageDriver):
         except (FileNotFoundError, NotADirectoryError):
             raise PathNotFoundError(path) from None
         return [join(path, name) for name in sorted(names) if is_valid_component(name)]
+
+    def list_infos(self, path: str) -> builtins.list[FileInfo] | None:
+        """Children with their file info from one ``scandir`` (no symbolic links)."""
+        full = self._full(path)
+        infos = []
+        try:
+            with os.scandir(full) as entries:
+                for entry in entries:
+                    if not is_valid_component(entry.name) or entry.is_symlink():
+                        continue
+                    st = entry.stat(follow_symlinks=False)
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                    infos.append(
+                        FileInfo(
+                            join(path, entry.name),
+                            0 if is_dir else st.st_size,
+                            datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
+                            is_dir,
+                        )
+                    )
+        except (FileNotFoundError, NotADirectoryError):
+            if path == ROOT:
+                return []
+            raise PathNotFoundError(path) from None
+        return infos
 
     def move(self, source: str, dest: str) -> None:
         src, dst = self._full(source), self._full(dest)

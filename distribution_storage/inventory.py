@@ -1,0 +1,183 @@
+"""An inventory of a registry store, read with as few requests as the backend allows.
+
+GC, fsck and migration all start by learning what a store holds: every blob with its size and
+age, and for every repository its manifest revisions, tags, tag history and layer links with
+their ages. One ``walk`` of ``blobs/`` and one of ``repositories/`` yield all of it -- a flat
+listing per thousand objects on object stores, no request per file -- and the layout
+(:mod:`distribution_storage.layout`) tells what each path means. A file where the layout has
+none is kept as a *stray*, so fsck can report it and nothing else mistakes it for data.
+Link *contents* are not read here: the directory names are the digests, and reading is left
+to the tool that needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from distribution_storage.driver.contract import FileInfo, StorageDriver
+from distribution_storage.driver.errors import PathNotFoundError
+from distribution_storage.layout import (
+    BLOBS_ROOT,
+    REPOSITORIES_ROOT,
+    Digest,
+    DigestInvalidError,
+    digest_of_blob_data_path,
+    is_valid_tag,
+)
+from distribution_storage.progress import Progress, ProgressUpdate, no_progress
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRecord:
+    """One blob of the global blob store: its digest, size and last modification."""
+
+    digest: Digest
+    size: int
+    mod_time: datetime
+    path: str
+
+
+@dataclass
+class RepositoryInventory:
+    """What one repository's directory holds, by the layout's meaning of each path."""
+
+    name: str
+    has_manifests: bool = False
+    """Whether ``_manifests`` exists: what makes the directory a repository in the catalog."""
+    revisions: dict[Digest, datetime] = field(default_factory=dict)
+    """Manifest revision links: digest -> modification time of the link."""
+    tags: dict[str, datetime] = field(default_factory=dict)
+    """Tags with a ``current/link``: tag -> modification time of that link."""
+    tag_history: dict[str, set[Digest]] = field(default_factory=dict)
+    """Tag ``index`` entries: tag -> every digest the tag has named."""
+    layers: dict[Digest, datetime] = field(default_factory=dict)
+    """Layer links: digest -> modification time of the link."""
+    uploads: set[str] = field(default_factory=set)
+    """Upload ids found under ``_uploads`` (only when asked to look there)."""
+    strays: list[str] = field(default_factory=list)
+    """Files inside the repository that the layout has no place for."""
+
+
+@dataclass
+class StoreInventory:
+    """Every blob and every repository of a store."""
+
+    blobs: dict[Digest, BlobRecord] = field(default_factory=dict)
+    repositories: dict[str, RepositoryInventory] = field(default_factory=dict)
+    strays: list[str] = field(default_factory=list)
+    """Files under ``blobs/`` or ``repositories/`` outside any place the layout defines."""
+
+
+def _walk_if_present(driver: StorageDriver, root: str, **kwargs: object) -> Iterator[FileInfo]:
+    try:
+        yield from driver.walk(root, **kwargs)  # type: ignore[arg-type]
+    except PathNotFoundError:
+        return
+
+
+def scan_blobs(
+    driver: StorageDriver, *, progress: Progress = no_progress, strays: list[str] | None = None
+) -> dict[Digest, BlobRecord]:
+    """Every blob under ``blobs/``, by digest, from one walk."""
+    blobs: dict[Digest, BlobRecord] = {}
+    for info in _walk_if_present(driver, BLOBS_ROOT):
+        if info.is_dir:
+            continue
+        digest = digest_of_blob_data_path(info.path)
+        if digest is None:
+            if strays is not None:
+                strays.append(info.path)
+            continue
+        blobs[digest] = BlobRecord(digest, info.size, info.mod_time, info.path)
+        if len(blobs) % 1000 == 0:
+            progress(ProgressUpdate("scanning blobs", len(blobs)))
+    progress(ProgressUpdate("scanning blobs", len(blobs), len(blobs)))
+    return blobs
+
+
+def scan_repositories(
+    driver: StorageDriver,
+    *,
+    include_uploads: bool = False,
+    progress: Progress = no_progress,
+    strays: list[str] | None = None,
+) -> dict[str, RepositoryInventory]:
+    """Every repository under ``repositories/`` with its links, from one walk.
+
+    A directory that holds only layer links (a first push still under way) is listed too,
+    with ``has_manifests`` False: the catalog does not show it, but GC must see its links.
+    """
+    repositories: dict[str, RepositoryInventory] = {}
+
+    def prune(info: FileInfo) -> bool:
+        return not include_uploads and info.path.rsplit("/", 1)[-1] == "_uploads"
+
+    prefix = len(REPOSITORIES_ROOT) + 1
+    for info in _walk_if_present(driver, REPOSITORIES_ROOT, prune=prune):
+        parts = info.path[prefix:].split("/")
+        split = next((i for i, part in enumerate(parts) if part.startswith("_")), None)
+        if split is None or split == 0:
+            if not info.is_dir and strays is not None:
+                strays.append(info.path)
+            continue
+        name, rest = "/".join(parts[:split]), parts[split:]
+        repository = repositories.get(name)
+        if repository is None:
+            repository = repositories[name] = RepositoryInventory(name)
+            progress(ProgressUpdate("scanning repositories", len(repositories)))
+        if rest[0] == "_manifests":
+            repository.has_manifests = True
+        if rest[0] == "_uploads" and len(rest) >= 2 and include_uploads:
+            repository.uploads.add(rest[1])
+            continue
+        if info.is_dir:
+            continue
+        if not _record(repository, rest, info.mod_time):
+            repository.strays.append(info.path)
+            if strays is not None:
+                strays.append(info.path)
+    return dict(sorted(repositories.items()))
+
+
+def _digest(algorithm: str, hex_part: str) -> Digest | None:
+    try:
+        return Digest.parse(f"{algorithm}:{hex_part}")
+    except DigestInvalidError:
+        return None
+
+
+def _record(repository: RepositoryInventory, rest: list[str], mod_time: datetime) -> bool:
+    """File ``rest`` (relative to the repository) into ``repository``; False for a stray."""
+    match rest:
+        case ["_manifests", "revisions", algorithm, hex_part, "link"]:
+            if digest := _digest(algorithm, hex_part):
+                repository.revisions[digest] = mod_time
+                return True
+        case ["_manifests", "tags", tag, "current", "link"] if is_valid_tag(tag):
+            repository.tags[tag] = mod_time
+            return True
+        case ["_manifests", "tags", tag, "index", algorithm, hex_part, "link"] if is_valid_tag(tag):
+            if digest := _digest(algorithm, hex_part):
+                repository.tag_history.setdefault(tag, set()).add(digest)
+                return True
+        case ["_layers", algorithm, hex_part, "link"]:
+            if digest := _digest(algorithm, hex_part):
+                repository.layers[digest] = mod_time
+                return True
+        case ["_uploads", *_]:
+            return True
+    return False
+
+
+def scan_store(
+    driver: StorageDriver, *, include_uploads: bool = False, progress: Progress = no_progress
+) -> StoreInventory:
+    """The blobs and repositories of the store behind ``driver``."""
+    inventory = StoreInventory()
+    inventory.blobs = scan_blobs(driver, progress=progress, strays=inventory.strays)
+    inventory.repositories = scan_repositories(
+        driver, include_uploads=include_uploads, progress=progress, strays=inventory.strays
+    )
+    return inventory
