@@ -1,0 +1,284 @@
+"""Uploads: chunks at offsets, resume, commit checks, cancel, streaming, concurrency."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import re
+import threading
+import tracemalloc
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from distribution_storage import open_driver
+from distribution_storage.driver.contract import StorageDriver
+from distribution_storage.layout import (
+    Digest,
+    blob_data_path,
+    layer_link_path,
+    upload_data_path,
+    upload_dir,
+    upload_started_at_path,
+)
+from distribution_storage.registry import (
+    BlobSizeMismatchError,
+    BlobUploadInvalidError,
+    BlobUploadUnknownError,
+    DigestMismatchError,
+    Registry,
+    UploadIdInvalidError,
+    UploadOffsetError,
+)
+from distribution_storage.registry.uploads import parse_started_at
+
+
+def test_chunked_upload_with_offsets_commits(registry: Registry, driver: StorageDriver) -> None:
+    repo = registry.repository("app")
+    data = b"0123456789" * 1000
+    upload = repo.uploads.create()
+    assert upload.write(data[:3000], offset=0) == 3000
+    assert upload.write(data[3000:7000], offset=3000) == 7000
+    assert upload.write(data[7000:]) == len(data)
+    descriptor = upload.commit(Digest.of(data), size=len(data))
+    assert descriptor.size == len(data)
+    assert driver.get_content(blob_data_path(descriptor.digest)) == data
+    with pytest.raises(FileNotFoundError):
+        driver.stat(upload_dir("app", upload.id))
+
+
+def test_startedat_is_rfc3339_utc(registry: Registry, driver: StorageDriver) -> None:
+    with registry.repository("app").uploads.create() as upload:
+        pass
+    text = driver.get_content(upload_started_at_path("app", upload.id)).decode()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text)
+    assert parse_started_at(text) == upload.started_at
+
+
+def test_parse_started_at_reads_go_timestamps() -> None:
+    moment = parse_started_at("2024-01-02T03:04:05.123456789+01:00")
+    assert moment.isoformat() == "2024-01-02T03:04:05.123456+01:00"
+
+
+def test_chunk_at_wrong_offset_is_rejected(registry: Registry) -> None:
+    upload = registry.repository("app").uploads.create()
+    upload.write(b"abc")
+    with pytest.raises(UploadOffsetError) as info:
+        upload.write(b"def", offset=2)
+    assert info.value.expected == 3
+    assert info.value.http_status == 416
+    assert upload.offset == 3
+
+
+def test_resume_in_the_same_instance_keeps_the_live_hash(registry: Registry) -> None:
+    repo = registry.repository("app")
+    with repo.uploads.create() as upload:
+        upload.write(b"first ")
+    resumed = repo.uploads.resume(upload.id)
+    assert resumed._hasher is not None
+    assert resumed.offset == 6
+    resumed.write(b"second", offset=6)
+    assert resumed.commit(Digest.of(b"first second")).size == 12
+
+
+def test_resume_from_another_instance_rehashes_stored_data(tmp_path: object) -> None:
+    root = str(tmp_path)
+    first = Registry(open_driver("filesystem", rootdirectory=root))
+    with first.repository("app").uploads.create() as upload:
+        upload.write(b"x" * 5000)
+    second = Registry(open_driver("filesystem", rootdirectory=root))
+    resumed = second.repository("app").uploads.resume(upload.id)
+    assert resumed._hasher is None
+    assert resumed.offset == 5000
+    resumed.write(b"y" * 10, offset=5000)
+    digest = Digest.of(b"x" * 5000 + b"y" * 10)
+    assert resumed.commit(digest).digest == digest
+    assert second.repository("app").blobs.stat(digest).size == 5010
+
+
+def test_wrong_digest_links_nothing_and_removes_the_upload(
+    registry: Registry, driver: StorageDriver
+) -> None:
+    repo = registry.repository("app")
+    upload = repo.uploads.create()
+    upload.write(b"actual content")
+    claimed = Digest.of(b"something else")
+    with pytest.raises(DigestMismatchError) as info:
+        upload.commit(claimed)
+    assert isinstance(info.value, ValueError)
+    assert info.value.actual == Digest.of(b"actual content")
+    assert not repo.blobs.exists(claimed)
+    assert not registry.blobs.exists(claimed)
+    assert not registry.blobs.exists(Digest.of(b"actual content"))
+    with pytest.raises(BlobUploadUnknownError):
+        repo.uploads.resume(upload.id)
+
+
+def test_wrong_size_links_nothing(registry: Registry) -> None:
+    repo = registry.repository("app")
+    upload = repo.uploads.create()
+    upload.write(b"12345")
+    with pytest.raises(BlobSizeMismatchError):
+        upload.commit(Digest.of(b"12345"), size=6)
+    assert not registry.blobs.exists(Digest.of(b"12345"))
+
+
+def test_truncated_stream_keeps_what_arrived_and_raises(registry: Registry) -> None:
+    repo = registry.repository("app")
+    upload = repo.uploads.create()
+    with pytest.raises(BlobUploadInvalidError, match="short"):
+        upload.write_from(io.BytesIO(b"only ten b"), length=100)
+    assert upload.offset == 10
+    upload.close()
+    resumed = repo.uploads.resume(upload.id)
+    assert resumed.offset == 10
+    with pytest.raises(DigestMismatchError):
+        resumed.commit(Digest.of(b"only ten b" + b"x" * 90))
+
+
+def test_truncated_upload_cannot_commit_under_the_full_digest(registry: Registry) -> None:
+    full = b"z" * 4096
+    upload = registry.repository("app").uploads.create()
+    upload.write(full[:4000])
+    with pytest.raises(DigestMismatchError):
+        upload.commit(Digest.of(full), size=None)
+    assert not registry.blobs.exists(Digest.of(full))
+
+
+@pytest.mark.parametrize("upload_id", ["7a0b9d1e-0000-4000-8000-000000000000", "nope"])
+def test_unknown_upload_id_is_typed(registry: Registry, upload_id: str) -> None:
+    with pytest.raises(BlobUploadUnknownError) as info:
+        registry.repository("app").uploads.resume(upload_id)
+    assert isinstance(info.value, FileNotFoundError)
+    assert info.value.code == "BLOB_UPLOAD_UNKNOWN"
+
+
+def test_malformed_upload_id_is_rejected(registry: Registry) -> None:
+    with pytest.raises(UploadIdInvalidError):
+        registry.repository("app").uploads.resume("../../blobs")
+
+
+def test_cancel_removes_the_upload(registry: Registry, driver: StorageDriver) -> None:
+    repo = registry.repository("app")
+    with repo.uploads.create() as upload:
+        upload.write(b"abandon")
+    repo.uploads.cancel(upload.id)
+    with pytest.raises(FileNotFoundError):
+        driver.stat(upload_data_path("app", upload.id))
+    with pytest.raises(BlobUploadUnknownError):
+        repo.uploads.cancel(upload.id)
+
+
+def test_finished_upload_refuses_more_data(registry: Registry) -> None:
+    upload = registry.repository("app").uploads.create()
+    upload.write(b"x")
+    upload.commit(Digest.of(b"x"))
+    with pytest.raises(BlobUploadInvalidError):
+        upload.write(b"y")
+
+
+def test_empty_blob_commits(registry: Registry) -> None:
+    repo = registry.repository("app")
+    descriptor = repo.uploads.create().commit(Digest.of(b""), size=0)
+    assert repo.blobs.stat(descriptor.digest).size == 0
+    with repo.blobs.open(descriptor.digest) as stream:
+        assert stream.read() == b""
+
+
+def test_sha512_digest_is_verified_by_rehashing(registry: Registry) -> None:
+    repo = registry.repository("app")
+    upload = repo.uploads.create()
+    upload.write(b"five hundred twelve")
+    digest = Digest.of(b"five hundred twelve", "sha512")
+    assert upload.commit(digest).digest == digest
+    assert repo.blobs.stat(digest).size == 19
+
+
+def test_concurrent_uploads_of_one_blob_end_consistent(
+    registry: Registry, driver: StorageDriver
+) -> None:
+    data = b"same content " * 5000
+    digest = Digest.of(data)
+    errors: list[BaseException] = []
+
+    def push(i: int) -> None:
+        try:
+            repo = registry.repository(f"repo{i % 2}")
+            with repo.uploads.create() as upload:
+                for start in range(0, len(data), 7000):
+                    upload.write(data[start : start + 7000])
+                upload.commit(digest, size=len(data))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=push, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert driver.get_content(blob_data_path(digest)) == data
+    assert driver.get_content(layer_link_path("repo0", digest)) == str(digest).encode()
+    assert driver.get_content(layer_link_path("repo1", digest)) == str(digest).encode()
+    assert [b.digest for b in registry.blobs] == [digest]
+
+
+class _Generated(io.RawIOBase):
+    """A stream of ``size`` patterned bytes that never holds more than one chunk."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+        self.block = bytes(range(251)) * 4200
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left, len(self.block))
+        self.left -= n
+        return self.block[:n]
+
+
+def test_upload_streams_in_bounded_memory(tmp_path: object) -> None:
+    registry = Registry(open_driver("filesystem", rootdirectory=str(tmp_path)))
+    size = 48 * 1024 * 1024
+    hasher = hashlib.sha256()
+    source = _Generated(size)
+    while chunk := source.read(1 << 20):
+        hasher.update(chunk)
+    expected = Digest.from_hash(hasher)
+    upload = registry.repository("big").uploads.create()
+    tracemalloc.start()
+    try:
+        upload.write_from(_Generated(size), length=size)  # type: ignore[arg-type]
+        descriptor = upload.commit(expected, size=size)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert descriptor.size == size
+    assert peak < 12 * 1024 * 1024, f"peak {peak} bytes for a {size}-byte blob"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.binary(min_size=0, max_size=3000),
+    cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=5),
+    reopen=st.booleans(),
+)
+def test_any_chunking_and_resuming_yields_the_same_blob(
+    data: bytes, cuts: list[int], reopen: bool
+) -> None:
+    registry = Registry(open_driver("inmemory"))
+    repo = registry.repository("prop")
+    bounds = sorted({0, len(data), *(c for c in cuts if c <= len(data))})
+    upload = repo.uploads.create()
+    for start, end in itertools.pairwise(bounds):
+        upload.write(data[start:end], offset=start)
+        if reopen:
+            upload.close()
+            upload = Registry(registry.driver).repository("prop").uploads.resume(upload.id)
+    digest = upload.commit(Digest.of(data), size=len(data)).digest
+    with repo.blobs.open(digest) as stream:
+        assert stream.read() == data
