@@ -26,6 +26,7 @@ BUILTIN_MIDDLEWARES: Mapping[str, str] = {
     "rewrite": "distribution_storage.driver.middleware.rewrite",
     "cloudfront": "distribution_storage.driver.middleware.cloudfront",
     "faults": "distribution_storage.driver.middleware.faults",
+    "metrics": "distribution_storage.driver.middleware.metrics",
 }
 
 

@@ -1,0 +1,248 @@
+"""Garbage collection end to end: inventory, mark, re-check, sweep.
+
+1. **Inventory**: one walk of ``blobs/`` and one of ``repositories/`` (see
+   :mod:`distribution_storage.inventory`) -- flat listings on object stores, no per-blob stat.
+2. **Mark** every repository in a bounded thread pool (:mod:`distribution_storage.gc.mark`).
+   Layer links and revision links younger than the grace period keep their blobs; so do blobs
+   younger than it. Any read error stops the run here, before anything is deleted.
+3. **Re-check**: the repositories are walked again; any whose links changed since step 1 (a
+   push, a retag) are marked again, so content a push referenced meanwhile is not deleted.
+4. **Sweep** (unless a dry run): manifest revisions and their tag-history entries first, then
+   layer links, then blobs -- so a crash midway leaves only unreferenced blobs behind, never a
+   link to a missing blob. Deletions go through ``delete_many`` (batched where the backend
+   can), in batches spread over the pool.
+
+What the grace period protects: a push in progress (its blobs and links are young), a
+manifest pushed untagged before its index, and any reference written between the inventory
+and the re-check. What it does not: an *old* blob that becomes referenced again after the
+re-check and before its deletion (a window of one sweep); run GC with the registry read-only
+for a guarantee, as distribution requires.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from distribution_storage.driver.contract import StorageDriver
+from distribution_storage.driver.middleware.metrics import CountingDriver
+from distribution_storage.driver.wrapper import validated
+from distribution_storage.gc.mark import ManifestCache, RepositoryMark, mark_repository
+from distribution_storage.gc.report import Deletion, GarbageCollectionError, GCReport
+from distribution_storage.inventory import (
+    BlobRecord,
+    RepositoryInventory,
+    scan_blobs,
+    scan_repositories,
+)
+from distribution_storage.layout import (
+    Digest,
+    blob_dir_path,
+    layer_link_dir,
+    manifest_revision_dir,
+    tag_index_dir,
+)
+from distribution_storage.progress import Progress, ProgressUpdate, no_progress
+from distribution_storage.registry.registry import Registry
+
+DEFAULT_GRACE_PERIOD = 3600.0
+"""Seconds: nothing younger than an hour is deleted unless the caller says otherwise."""
+DEFAULT_WORKERS = 8
+DELETE_BATCH = 1000
+
+
+def collect_garbage(
+    target: Registry | StorageDriver,
+    *,
+    dry_run: bool = False,
+    delete_untagged: bool = False,
+    grace_period: float = DEFAULT_GRACE_PERIOD,
+    keep_referrers: bool = True,
+    workers: int = DEFAULT_WORKERS,
+    skip_repositories: Iterable[str] = (),
+    plan: GCReport | None = None,
+    progress: Progress = no_progress,
+    now: datetime | None = None,
+) -> GCReport:
+    """Mark and sweep the store; returns what was (or, with ``dry_run``, would be) deleted.
+
+    ``grace_period`` (seconds, 0 to turn off) protects everything younger; ``keep_referrers``
+    keeps untagged manifests whose OCI subject survives; ``skip_repositories`` names
+    repositories to leave untouched (everything they link is kept) when they cannot be read;
+    ``plan`` restricts the deletions to those of an earlier dry run's report, re-validated
+    now. Raises :class:`GarbageCollectionError` before deleting anything if the store cannot
+    be read completely.
+    """
+    started = time.monotonic()
+    driver = target.driver if isinstance(target, Registry) else validated(target)
+    counting = CountingDriver(driver)
+    clock = now or datetime.now(UTC)
+    horizon = clock - timedelta(seconds=grace_period)
+
+    def is_young(mod_time: datetime) -> bool:
+        return grace_period > 0 and mod_time > horizon
+
+    report = GCReport(
+        dry_run=dry_run, delete_untagged=delete_untagged, grace_period_seconds=grace_period
+    )
+    skipped = set(skip_repositories)
+    blobs = scan_blobs(counting, progress=progress)
+    repositories = scan_repositories(counting, progress=progress)
+    cache = ManifestCache(counting)
+
+    def mark_all(names: Sequence[str]) -> dict[str, RepositoryMark]:
+        def one(name: str) -> RepositoryMark:
+            repo = repositories[name]
+            if name in skipped:
+                return _keep_everything(repo)
+            return mark_repository(
+                counting,
+                repo,
+                blobs,
+                cache,
+                delete_untagged=delete_untagged,
+                keep_referrers=keep_referrers,
+                is_young=is_young,
+            )
+
+        results: dict[str, RepositoryMark] = {}
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for index, mark in enumerate(pool.map(one, names), 1):
+                results[mark.name] = mark
+                progress(ProgressUpdate("marking repositories", index, len(names)))
+        return results
+
+    marks = mark_all(list(repositories))
+    changed = _recheck(counting, repositories, progress)
+    if changed:
+        marks.update(mark_all(changed))
+
+    marked: set[Digest] = set()
+    for mark in marks.values():
+        marked |= mark.marked
+        report.notes.extend(mark.notes)
+    for repo in repositories.values():
+        marked.update(d for d, mod_time in repo.layers.items() if is_young(mod_time))
+
+    deletions = _plan_deletions(repositories, marks, blobs, marked, is_young, report)
+    if plan is not None:
+        allowed = set(plan.deletions)
+        for stale in sorted(allowed - set(deletions)):
+            where = f"{stale.repository} " if stale.repository else ""
+            report.notes.append(f"planned {stale.kind} {where}{stale.digest} is no longer garbage")
+        deletions = [d for d in deletions if d in allowed]
+    report.deletions = sorted(deletions)
+    report.repositories = sum(1 for repo in repositories.values() if repo.has_manifests)
+    report.manifests = sum(len(repo.revisions) for repo in repositories.values())
+    report.blobs = len(blobs)
+    report.blobs_marked = len(marked & set(blobs))
+    if not dry_run:
+        _sweep(counting, deletions, repositories, workers, progress)
+    report.operations = counting.snapshot()
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _keep_everything(repo: RepositoryInventory) -> RepositoryMark:
+    mark = RepositoryMark(repo.name, survivors=set(repo.revisions))
+    mark.marked = set(repo.revisions) | set(repo.layers)
+    for history in repo.tag_history.values():
+        mark.marked |= history
+    mark.notes.append(f"{repo.name}: skipped on request; everything it links is kept")
+    return mark
+
+
+def _recheck(
+    driver: StorageDriver, repositories: dict[str, RepositoryInventory], progress: Progress
+) -> list[str]:
+    """Walk the repositories again; update and return those whose links changed."""
+    fresh = scan_repositories(driver, progress=progress)
+    changed = []
+    for name, repo in fresh.items():
+        old = repositories.get(name)
+        if old is None or (old.revisions, old.tags, old.layers) != (
+            repo.revisions,
+            repo.tags,
+            repo.layers,
+        ):
+            repositories[name] = repo
+            changed.append(name)
+    return changed
+
+
+def _plan_deletions(
+    repositories: dict[str, RepositoryInventory],
+    marks: dict[str, RepositoryMark],
+    blobs: dict[Digest, BlobRecord],
+    marked: set[Digest],
+    is_young: Callable[[datetime], bool],
+    report: GCReport,
+) -> list[Deletion]:
+    deletions: list[Deletion] = []
+    for name, mark in marks.items():
+        for digest, reason in sorted(mark.doomed.items()):
+            deletions.append(Deletion("manifest", str(digest), name, reason=reason))
+        for digest in sorted(repositories[name].layers):
+            if digest not in marked:
+                deletions.append(
+                    Deletion("layer-link", str(digest), name, reason="blob not referenced")
+                )
+    for digest, record in sorted(blobs.items()):
+        if digest in marked:
+            continue
+        if is_young(record.mod_time):
+            report.kept_by_grace_period += 1
+            continue
+        deletions.append(Deletion("blob", str(digest), size=record.size, reason="unreferenced"))
+    return deletions
+
+
+def _sweep(
+    driver: StorageDriver,
+    deletions: list[Deletion],
+    repositories: dict[str, RepositoryInventory],
+    workers: int,
+    progress: Progress,
+) -> None:
+    manifest_paths: list[str] = []
+    link_paths: list[str] = []
+    blob_paths: list[str] = []
+    for deletion in deletions:
+        digest = Digest.parse(deletion.digest)
+        if deletion.kind == "manifest":
+            repo = repositories[deletion.repository]
+            manifest_paths.append(manifest_revision_dir(repo.name, digest))
+            manifest_paths.extend(
+                tag_index_dir(repo.name, tag, digest)
+                for tag, history in sorted(repo.tag_history.items())
+                if digest in history
+            )
+        elif deletion.kind == "layer-link":
+            link_paths.append(layer_link_dir(deletion.repository, digest))
+        else:
+            blob_paths.append(blob_dir_path(digest))
+    done = 0
+    total = len(manifest_paths) + len(link_paths) + len(blob_paths)
+    for phase, paths in (
+        ("deleting manifests", manifest_paths),
+        ("deleting layer links", link_paths),
+        ("deleting blobs", blob_paths),
+    ):
+        batches = [paths[i : i + DELETE_BATCH] for i in range(0, len(paths), DELETE_BATCH)]
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for batch in pool.map(_delete_batch(driver), batches):
+                done += batch
+                progress(ProgressUpdate(phase, done, total))
+
+
+def _delete_batch(driver: StorageDriver) -> Callable[[list[str]], int]:
+    def run(paths: list[str]) -> int:
+        driver.delete_many(paths)  # an already-missing path is the outcome we want
+        return len(paths)
+
+    return run
+
+
+__all__ = ["DEFAULT_GRACE_PERIOD", "GarbageCollectionError", "collect_garbage"]

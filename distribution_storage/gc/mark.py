@@ -1,0 +1,207 @@
+"""The mark phase: which manifests of a repository survive, and which blobs they keep.
+
+A repository's roots are its tagged manifests (all of its manifests without
+``delete_untagged``) and any manifest whose revision link is younger than the grace period.
+Everything reachable from a root survives: an index's or list's child manifests, and their
+children, always (distribution 2.8.2 deleted them under ``-m``). By default an untagged
+manifest whose OCI ``subject`` survives (a signature, an SBOM) survives too, and so on for
+referrers of referrers. A surviving manifest keeps its own blob, its config and its layers.
+
+Any manifest or tag that cannot be read or parsed stops the run with
+:class:`GarbageCollectionError` naming the repository and digest: a transient error must
+never turn into a deletion. Only a manifest whose blob is absent from the store (known from
+the inventory, not guessed from an error) is passed over, with a note.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from distribution_storage.driver.contract import StorageDriver
+from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
+from distribution_storage.gc.report import GarbageCollectionError
+from distribution_storage.inventory import BlobRecord, RepositoryInventory
+from distribution_storage.layout import Digest, blob_data_path, tag_current_link_path
+from distribution_storage.registry.errors import RegistryError
+from distribution_storage.registry.manifests import MAX_MANIFEST_SIZE
+from distribution_storage.registry.mediatypes import ParsedManifest, parse_manifest
+
+
+@dataclass
+class RepositoryMark:
+    """The mark phase's verdict on one repository."""
+
+    name: str
+    tags: dict[str, Digest] = field(default_factory=dict)
+    survivors: set[Digest] = field(default_factory=set)
+    """Manifests of this repository that stay."""
+    doomed: dict[Digest, str] = field(default_factory=dict)
+    """Manifest revisions to delete, with the reason."""
+    marked: set[Digest] = field(default_factory=set)
+    """Every blob this repository keeps alive (manifests, configs, layers)."""
+    notes: list[str] = field(default_factory=list)
+
+
+class ManifestCache:
+    """Parsed manifests by digest, shared by every repository (a base image is read once)."""
+
+    def __init__(self, driver: StorageDriver) -> None:
+        self.driver = driver
+        self._parsed: dict[Digest, ParsedManifest] = {}
+        self._lock = threading.Lock()
+        self.reads = 0
+
+    def get(self, digest: Digest, record: BlobRecord, repository: str) -> ParsedManifest:
+        """The parsed manifest stored as blob ``digest``; fails closed on any problem."""
+        with self._lock:
+            cached = self._parsed.get(digest)
+        if cached is not None:
+            return cached
+        if record.size > MAX_MANIFEST_SIZE:
+            raise GarbageCollectionError(
+                f"manifest of {record.size} bytes is over the {MAX_MANIFEST_SIZE}-byte limit",
+                repository=repository,
+                digest=str(digest),
+            )
+        try:
+            payload = self.driver.get_content(blob_data_path(digest))
+        except StorageDriverError as exc:
+            raise GarbageCollectionError(
+                f"cannot read manifest: {exc}", repository=repository, digest=str(digest)
+            ) from exc
+        if Digest.of(payload, digest.algorithm) != digest:
+            raise GarbageCollectionError(
+                "manifest content does not match its digest",
+                repository=repository,
+                digest=str(digest),
+            )
+        try:
+            parsed = parse_manifest(payload)
+        except RegistryError as exc:
+            raise GarbageCollectionError(
+                f"cannot parse manifest: {exc.detail}", repository=repository, digest=str(digest)
+            ) from exc
+        with self._lock:
+            self._parsed[digest] = parsed
+            self.reads += 1
+        return parsed
+
+
+def read_tag(driver: StorageDriver, repository: str, tag: str) -> Digest | None:
+    """The digest a tag names now; None if the tag vanished meanwhile; fails closed otherwise."""
+    try:
+        content = driver.get_content(tag_current_link_path(repository, tag))
+    except PathNotFoundError:
+        return None
+    except StorageDriverError as exc:
+        raise GarbageCollectionError(
+            f"cannot read tag {tag}: {exc}", repository=repository
+        ) from exc
+    try:
+        return Digest.parse(content.decode("ascii", "replace"))
+    except ValueError:
+        raise GarbageCollectionError(
+            f"tag {tag} has a malformed link {content[:80]!r}", repository=repository
+        ) from None
+
+
+def mark_repository(
+    driver: StorageDriver,
+    repository: RepositoryInventory,
+    blobs: dict[Digest, BlobRecord],
+    manifests: ManifestCache,
+    *,
+    delete_untagged: bool,
+    keep_referrers: bool,
+    is_young: Callable[[datetime], bool],
+) -> RepositoryMark:
+    """Decide which manifests of ``repository`` survive and which blobs they keep."""
+    name = repository.name
+    mark = RepositoryMark(name)
+    for tag in repository.tags:
+        digest = read_tag(driver, name, tag)
+        if digest is not None:
+            mark.tags[tag] = digest
+
+    parsed: dict[Digest, ParsedManifest] = {}
+
+    def load(digest: Digest) -> ParsedManifest | None:
+        # Only this repository's manifests are read: a reference to anything else (a
+        # deleted child, a blob) marks that digest and stops there, as in distribution.
+        if digest in parsed:
+            return parsed[digest]
+        record = blobs.get(digest)
+        if record is None or digest not in repository.revisions:
+            return None
+        parsed[digest] = manifests.get(digest, record, name)
+        return parsed[digest]
+
+    present = [d for d in repository.revisions if d in blobs]
+    for digest in sorted(set(repository.revisions) - set(present)):
+        mark.notes.append(f"{name}: manifest {digest} has a revision link but no blob")
+    for digest in present:
+        load(digest)
+
+    if delete_untagged:
+        roots = set(mark.tags.values())
+        roots.update(d for d, mod_time in repository.revisions.items() if is_young(mod_time))
+    else:
+        roots = set(repository.revisions)
+    reached = _closure(roots, load)
+    if keep_referrers:
+        reached = _with_referrers(reached, present, parsed, load)
+
+    mark.survivors = {d for d in reached if d in repository.revisions}
+    for digest in reached:
+        mark.marked.add(digest)
+        manifest = load(digest)
+        if manifest is not None:
+            mark.marked.update(d.digest for d in manifest.blobs)
+            if manifest.subject is not None and keep_referrers:
+                mark.marked.add(manifest.subject.digest)
+    if delete_untagged:
+        for digest in repository.revisions:
+            if digest not in mark.survivors:
+                mark.doomed[digest] = "untagged"
+    return mark
+
+
+def _closure(
+    roots: Iterable[Digest], load: Callable[[Digest], ParsedManifest | None]
+) -> set[Digest]:
+    """``roots`` and every manifest reachable from them through index/list children."""
+    seen: set[Digest] = set()
+    stack = list(roots)
+    while stack:
+        digest = stack.pop()
+        if digest in seen:
+            continue
+        seen.add(digest)
+        manifest = load(digest)
+        if manifest is not None:
+            stack.extend(child.digest for child in manifest.manifests)
+    return seen
+
+
+def _with_referrers(
+    reached: set[Digest],
+    candidates: list[Digest],
+    parsed: dict[Digest, ParsedManifest],
+    load: Callable[[Digest], ParsedManifest | None],
+) -> set[Digest]:
+    """Add untagged manifests whose subject survives, until nothing more is added."""
+    reached = set(reached)
+    changed = True
+    while changed:
+        changed = False
+        for digest in candidates:
+            if digest in reached:
+                continue
+            subject = parsed[digest].subject
+            if subject is not None and subject.digest in reached:
+                reached |= _closure([digest], load)
+                changed = True
+    return reached

@@ -1,0 +1,290 @@
+"""Garbage collection cases: distribution's own, multi-arch, referrers, each on its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gc_support import Image, Images
+
+from distribution_storage.gc import GCReport, collect_garbage
+from distribution_storage.layout import Digest, layer_link_path
+from distribution_storage.registry import Registry
+
+
+def gc(registry: Registry, **options: Any) -> GCReport:
+    options.setdefault("grace_period", 0)
+    return collect_garbage(registry, **options)
+
+
+def stored(registry: Registry) -> set[Digest]:
+    return {blob.digest for blob in registry.blobs}
+
+
+def whole(registry: Registry, image: Image) -> bool:
+    """The manifest and every blob it references are still stored."""
+    blobs = stored(registry)
+    return image.digest in blobs and all(d in blobs for d in image.blobs)
+
+
+def gone(registry: Registry, image: Image, *, shared: frozenset[Digest] = frozenset()) -> bool:
+    blobs = stored(registry)
+    return image.digest not in blobs and not any(d in blobs for d in image.blobs if d not in shared)
+
+
+def test_no_deletion_has_no_effect(registry: Registry, images: Images) -> None:
+    a = images.image("library/a", tag="latest")
+    b = images.image("library/b", tag="v1")
+    untagged = images.image("library/b")
+    before = stored(registry)
+    report = gc(registry)
+    assert report.deletions == []
+    assert stored(registry) == before
+    assert whole(registry, a) and whole(registry, b) and whole(registry, untagged)
+    assert report.blobs_marked == len(before)
+
+
+def test_a_deleted_manifests_blobs_go(registry: Registry, images: Images) -> None:
+    doomed = images.image("app", tag="old")
+    kept = images.image("app", tag="new")
+    registry.repository("app").manifests.delete(doomed.digest)
+    report = gc(registry)
+    assert gone(registry, doomed)
+    assert whole(registry, kept)
+    assert report.blobs_deleted == 4  # the manifest, its config and its two layers
+    assert report.bytes_freed > 0
+
+
+def test_a_shared_layer_survives_while_any_manifest_uses_it(
+    registry: Registry, images: Images
+) -> None:
+    shared = b"a base layer both images use" * 50
+    first = images.image("app", tag="one", shared_layer=shared)
+    second = images.image("app", tag="two", shared_layer=shared)
+    shared_digest = Digest.of(shared)
+    manifests = registry.repository("app").manifests
+    manifests.delete(first.digest)
+    gc(registry)
+    assert shared_digest in stored(registry)
+    assert gone(registry, first, shared=frozenset({shared_digest}))
+    manifests.delete(second.digest)
+    gc(registry)
+    assert shared_digest not in stored(registry)
+
+
+def test_an_orphan_blob_goes(registry: Registry, images: Images) -> None:
+    keep = images.image("app", tag="v1")
+    repo = registry.repository("app")
+    upload = repo.uploads.create()
+    upload.write(b"pushed but never referenced")
+    orphan = upload.commit(Digest.of(b"pushed but never referenced")).digest
+    report = gc(registry)
+    assert orphan not in stored(registry)
+    assert whole(registry, keep)
+    assert any(d.digest == str(orphan) and d.kind == "blob" for d in report.deletions)
+
+
+def test_untagged_manifests_go_only_with_delete_untagged(
+    registry: Registry, images: Images
+) -> None:
+    tagged = images.image("app", tag="v1")
+    untagged = images.image("app")
+    assert gc(registry).deletions == []
+    assert whole(registry, untagged)
+    report = gc(registry, delete_untagged=True)
+    assert gone(registry, untagged)
+    assert whole(registry, tagged)
+    assert report.manifests_deleted == 1
+    assert not registry.repository("app").manifests.exists(untagged.digest)
+
+
+def test_an_index_with_dangling_references_is_kept(registry: Registry, images: Images) -> None:
+    child = images.image("multi")
+    other = images.image("multi")
+    index = images.index("multi", [child, other], tag="latest")
+    registry.repository("multi").manifests.delete(child.digest)
+    report = gc(registry, delete_untagged=True)
+    assert whole(registry, index)
+    assert whole(registry, other)
+    assert child.digest in stored(registry)  # the tagged index still names it
+    assert report.manifests_deleted == 0
+
+
+def test_an_untagged_index_goes_with_its_untagged_children(
+    registry: Registry, images: Images
+) -> None:
+    children = [images.image("multi"), images.image("multi")]
+    index = images.index("multi", children)
+    keep = images.image("multi", tag="keep")
+    report = gc(registry, delete_untagged=True)
+    assert gone(registry, index)
+    for child in children:
+        assert gone(registry, child)
+    assert whole(registry, keep)
+    assert report.manifests_deleted == 3
+
+
+def test_unused_layer_links_go(registry: Registry, images: Images, driver: Any) -> None:
+    image = images.image("app", tag="v1")
+    registry.repository("app").manifests.delete(image.digest)
+    gc(registry)
+    for digest in image.blobs:
+        assert not driver_has(driver, layer_link_path("app", digest))
+
+
+def driver_has(driver: Any, path: str) -> bool:
+    try:
+        driver.stat(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def test_unknown_repositories_and_missing_manifests_are_handled(
+    registry: Registry, images: Images, driver: Any
+) -> None:
+    image = images.image("app", tag="v1")
+    broken = images.image("app", tag="v2")
+    registry.blobs.delete(broken.digest)  # the revision link now names a missing blob
+    driver.put_content("/docker/registry/v2/repositories/empty/_manifests/tags/.keep", b"")
+    report = gc(registry)
+    assert whole(registry, image)
+    assert any("has a revision link but no blob" in note for note in report.notes)
+
+
+def test_tagged_list_keeps_its_untagged_children(registry: Registry, images: Images) -> None:
+    children = [images.image("multi"), images.image("multi")]
+    index = images.index("multi", children, tag="latest")
+    report = gc(registry, delete_untagged=True)
+    assert whole(registry, index)
+    for child in children:
+        assert whole(registry, child)
+        assert registry.repository("multi").manifests.exists(child.digest)
+    assert report.deletions == []
+
+
+def test_untagged_list_with_untagged_children_all_go(registry: Registry, images: Images) -> None:
+    children = [images.image("multi"), images.image("multi")]
+    index = images.index("multi", children)
+    gc(registry, delete_untagged=True)
+    assert gone(registry, index)
+    assert all(gone(registry, child) for child in children)
+
+
+def test_untagged_list_with_a_tagged_child_keeps_the_child(
+    registry: Registry, images: Images
+) -> None:
+    tagged_child = images.image("multi", tag="amd64")
+    other_child = images.image("multi")
+    index = images.index("multi", [tagged_child, other_child])
+    gc(registry, delete_untagged=True)
+    assert whole(registry, tagged_child)
+    assert gone(registry, index)
+    assert gone(registry, other_child)
+
+
+def test_tagged_list_with_a_deleted_child_reference(registry: Registry, images: Images) -> None:
+    deleted = images.image("multi")
+    kept = images.image("multi")
+    index = images.index("multi", [deleted, kept], tag="latest")
+    registry.repository("multi").manifests.delete(deleted.digest)
+    gc(registry, delete_untagged=True)
+    assert whole(registry, index)
+    assert whole(registry, kept)
+    # As in distribution: the index names the child, so its manifest blob stays, but the
+    # child is no longer one of the repository's manifests, so its own blobs go.
+    blobs = stored(registry)
+    assert deleted.digest in blobs
+    assert not any(d in blobs for d in deleted.blobs)
+
+
+def test_multi_arch_children_of_a_tagged_index_always_survive(
+    registry: Registry, images: Images
+) -> None:
+    arches = [images.image("multi", layers=3) for _ in range(4)]
+    inner = images.index("multi", arches[:2])
+    outer = images.index("multi", [inner, *arches[2:]], tag="latest")
+    images.image("multi", tag="latest")  # retagging leaves the index untagged ...
+    images.index("multi", [inner, *arches[2:]], tag="stable")  # ... but it is tagged here
+    gc(registry, delete_untagged=True)
+    assert whole(registry, outer)
+    assert whole(registry, inner)
+    assert all(whole(registry, arch) for arch in arches)
+
+
+def test_referrers_of_a_surviving_manifest_survive_by_default(
+    registry: Registry, images: Images
+) -> None:
+    image = images.image("app", tag="v1")
+    signature = images.image("app", subject=image, layers=1)
+    sbom_of_signature = images.image("app", subject=signature, layers=1)
+    gc(registry, delete_untagged=True)
+    assert whole(registry, signature)
+    assert whole(registry, sbom_of_signature)
+    gc(registry, delete_untagged=True, keep_referrers=False)
+    assert gone(registry, signature)
+    assert gone(registry, sbom_of_signature)
+    assert whole(registry, image)
+
+
+def test_referrers_of_a_deleted_manifest_go(registry: Registry, images: Images) -> None:
+    image = images.image("app")
+    signature = images.image("app", subject=image, layers=1)
+    images.image("app", tag="other")
+    gc(registry, delete_untagged=True)
+    assert gone(registry, image)
+    assert gone(registry, signature)
+
+
+def test_dry_run_deletes_nothing_and_reports_what_a_real_run_deletes(
+    registry: Registry, images: Images
+) -> None:
+    images.image("app", tag="v1")
+    doomed = images.image("app")
+    before = stored(registry)
+    dry = gc(registry, dry_run=True, delete_untagged=True)
+    assert stored(registry) == before
+    assert dry.dry_run
+    real = gc(registry, delete_untagged=True)
+    assert dry.deletions == real.deletions
+    assert gone(registry, doomed)
+
+
+def test_a_plan_is_applied_after_revalidation(registry: Registry, images: Images) -> None:
+    images.image("app", tag="v1")
+    first = images.image("app")
+    second = images.image("app")
+    plan = GCReport.from_json(gc(registry, dry_run=True, delete_untagged=True).dumps())
+    registry.repository("app").tags.tag("rescued", second.digest)  # no longer garbage
+    report = gc(registry, delete_untagged=True, plan=plan)
+    assert gone(registry, first)
+    assert whole(registry, second)
+    assert any("no longer garbage" in note for note in report.notes)
+
+
+def test_young_content_is_protected_by_the_grace_period(registry: Registry, images: Images) -> None:
+    images.image("app", tag="v1")
+    orphan_data = b"a layer of a push still in progress"
+    upload = registry.repository("app").uploads.create()
+    upload.write(orphan_data)
+    upload.commit(Digest.of(orphan_data))
+    untagged = images.image("app")  # e.g. an index child pushed before its index
+    report = collect_garbage(registry, delete_untagged=True, grace_period=3600)
+    assert Digest.of(orphan_data) in stored(registry)
+    assert whole(registry, untagged)
+    assert report.deletions == []
+    gc(registry, delete_untagged=True)
+    assert Digest.of(orphan_data) not in stored(registry)
+    assert gone(registry, untagged)
+
+
+def test_report_json_and_summary(registry: Registry, images: Images) -> None:
+    images.image("app", tag="v1")
+    images.image("app")
+    report = gc(registry, delete_untagged=True, dry_run=True)
+    body = report.to_json()
+    assert body["manifests_deleted"] == 1
+    assert body["blobs_deleted"] == 4
+    assert body["bytes_freed"] == sum(d["size"] for d in body["deletions"])
+    assert {d["reason"] for d in body["deletions"]} >= {"untagged", "unreferenced"}
+    assert report.summary() == "4 blobs marked, 4 blobs and 1 manifests eligible for deletion"
+    assert GCReport.from_json(report.dumps()).deletions == report.deletions
