@@ -1,0 +1,154 @@
+"""GC fails closed on read errors, and is safe beside pushes running at the same time."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from gc_support import Image, Images
+
+from distribution_storage import open_driver
+from distribution_storage.driver import StorageDriver
+from distribution_storage.driver.middleware.faults import FaultInjectingDriver
+from distribution_storage.gc import GarbageCollectionError, collect_garbage
+from distribution_storage.layout import Digest, manifest_revision_link_path
+from distribution_storage.registry import Registry
+
+
+def stored(registry: Registry) -> set[Digest]:
+    return {blob.digest for blob in registry.blobs}
+
+
+def plant_corrupt_manifest(registry: Registry, name: str, payload: bytes) -> Digest:
+    """A revision whose blob is not a manifest, as a damaged store has."""
+    repo = registry.repository(name)
+    digest = Digest.of(payload)
+    with repo.uploads.create() as upload:
+        upload.write(payload)
+        upload.commit(digest)
+    registry.driver.put_content(manifest_revision_link_path(name, digest), str(digest).encode())
+    return digest
+
+
+def plant_orphan(registry: Registry, name: str) -> Digest:
+    data = b"garbage that a healthy run would delete"
+    with registry.repository(name).uploads.create() as upload:
+        upload.write(data)
+        upload.commit(Digest.of(data))
+    return Digest.of(data)
+
+
+@pytest.mark.parametrize("payload", [b"{not json", b"[1, 2]", b'{"schemaVersion": 2}'])
+def test_an_unparseable_manifest_stops_the_run_before_any_deletion(
+    registry: Registry, images: Images, payload: bytes
+) -> None:
+    images.image("good", tag="v1")
+    orphan = plant_orphan(registry, "good")
+    bad = plant_corrupt_manifest(registry, "broken/repo", payload)
+    before = stored(registry)
+    with pytest.raises(GarbageCollectionError) as caught:
+        collect_garbage(registry, grace_period=0, delete_untagged=True)
+    assert caught.value.repository == "broken/repo"
+    assert caught.value.digest == str(bad)
+    assert "broken/repo" in str(caught.value) and str(bad) in str(caught.value)
+    assert stored(registry) == before
+    assert orphan in stored(registry)
+
+
+def test_skipping_an_unreadable_repository_keeps_everything_it_links(
+    registry: Registry, images: Images
+) -> None:
+    images.image("good", tag="v1")
+    orphan = plant_orphan(registry, "good")
+    bad = plant_corrupt_manifest(registry, "broken/repo", b"{not json")
+    report = collect_garbage(
+        registry, grace_period=0, delete_untagged=True, skip_repositories=["broken/repo"]
+    )
+    assert orphan not in stored(registry)
+    assert bad in stored(registry)
+    assert any("skipped on request" in note for note in report.notes)
+
+
+@pytest.mark.parametrize("verb", ["get_content", "walk"])
+def test_a_failing_backend_read_deletes_nothing(
+    driver: StorageDriver, images: Images, registry: Registry, verb: str
+) -> None:
+    images.image("app", tag="v1")
+    images.image("app")
+    orphan = plant_orphan(registry, "app")
+    before = stored(registry)
+    faulty = FaultInjectingDriver(driver, verbs=[verb], fail_on=2)
+    with pytest.raises(Exception) as caught:
+        collect_garbage(faulty, grace_period=0, delete_untagged=True)
+    assert "injected fault" in str(caught.value)
+    assert stored(registry) == before
+    assert orphan in before
+
+
+def test_a_malformed_tag_link_stops_the_run(registry: Registry, images: Images) -> None:
+    images.image("app", tag="v1")
+    orphan = plant_orphan(registry, "app")
+    registry.driver.put_content(
+        "/docker/registry/v2/repositories/app/_manifests/tags/v1/current/link", b"sha256:zz"
+    )
+    with pytest.raises(GarbageCollectionError, match="tag v1 has a malformed link"):
+        collect_garbage(registry, grace_period=0)
+    assert orphan in stored(registry)
+
+
+def age_store(root: Path, hours: float) -> None:
+    """Make every file and directory of a filesystem store ``hours`` old."""
+    moment = time.time() - hours * 3600
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (moment, moment))
+
+
+def test_pushes_during_gc_with_a_grace_period_stay_whole(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    registry = Registry(open_driver("filesystem", rootdirectory=str(root)))
+    old = Images(registry)
+    garbage = []
+    for index in range(5):
+        garbage.append(old.image(f"old/r{index}"))  # untagged: GC deletes these
+        old.image(f"old/r{index}", tag="kept")
+    age_store(root, hours=2)
+    pushed: list[Image] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def push(worker: int) -> None:
+        builder = Images(registry)
+        count = 0
+        try:
+            while not stop.is_set() and count < 30:
+                # An index child is untagged until its index lands: only the grace period
+                # keeps a GC running in between from deleting it.
+                child = builder.image(f"live/w{worker}", seed=f"w{worker}-{count}")
+                index = builder.index(f"live/w{worker}", [child], tag=f"t{count}")
+                pushed.extend([child, index])
+                count += 1
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=push, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    reports = [
+        collect_garbage(registry, delete_untagged=True, grace_period=3600, workers=4)
+        for _ in range(3)
+    ]
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(pushed) >= 8
+    blobs = stored(registry)
+    for image in pushed:
+        assert image.digest in blobs
+        assert all(d in blobs for d in image.blobs)
+        assert registry.repository(image.repository).manifests.exists(image.digest)
+    assert sum(report.manifests_deleted for report in reports) == 5
+    assert all(image.digest not in blobs for image in garbage)
