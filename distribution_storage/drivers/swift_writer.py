@@ -1,0 +1,122 @@
+"""The ``swift`` driver's resumable writer: segments, an upload record, an SLO manifest.
+
+A writer buffers up to ``chunksize`` bytes and uploads each full chunk as a segment object
+under ``<prefix>/segments/<upload id>/<number>``. The upload record, a small JSON object at
+``<prefix>/uploads/<path>`` (outside the ``files/`` tree, so listings and stat never see it),
+names the upload id and lists every segment with its ETag and size: ``close`` uploads the
+buffered tail as a segment and rewrites the record, so a writer opened with ``append=True`` in
+another process finds exactly the segments written before. ``commit`` puts a Static Large
+Object manifest at the path (or a plain object when everything fitted in one buffer) and
+removes the record; ``cancel`` deletes the segments and the record.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from distribution_storage.driver.contract import FileWriter
+
+if TYPE_CHECKING:
+    from distribution_storage.drivers.swift_store import SwiftStore
+
+
+@dataclass
+class Segment:
+    """One uploaded segment: its object name, ETag and size."""
+
+    name: str
+    etag: str
+    size: int
+
+
+@dataclass
+class UploadRecord:
+    """What a resumed writer needs: the upload id and the segments written so far."""
+
+    upload_id: str
+    segments: list[Segment] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        """Bytes held by the segments."""
+        return sum(s.size for s in self.segments)
+
+    def to_json(self) -> bytes:
+        """The record as stored in Swift."""
+        body = {
+            "upload_id": self.upload_id,
+            "segments": [[s.name, s.etag, s.size] for s in self.segments],
+        }
+        return json.dumps(body).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> UploadRecord:
+        """Parse a stored record."""
+        body: dict[str, Any] = json.loads(data)
+        segments = [Segment(str(n), str(e), int(s)) for n, e, s in body["segments"]]
+        return cls(str(body["upload_id"]), segments)
+
+    @classmethod
+    def new(cls) -> UploadRecord:
+        """A record for a fresh upload."""
+        return cls(uuid.uuid4().hex)
+
+
+class SwiftWriter(FileWriter):
+    """Writes one path as segments; see the module docstring for the protocol."""
+
+    def __init__(self, store: SwiftStore, path: str, record: UploadRecord, *, stored: bool):
+        super().__init__(path)
+        self._store = store
+        self._record = record
+        self._stored = stored  # the record exists in Swift
+        self._buffer = bytearray()
+
+    @property
+    def size(self) -> int:
+        """Bytes written, including the resumed segments."""
+        return self._record.size + len(self._buffer)
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
+        self._buffer += data
+        chunk = self._store.chunk_size
+        while len(self._buffer) >= chunk:
+            self._flush(bytes(self._buffer[:chunk]))
+            del self._buffer[:chunk]
+
+    def _flush(self, data: bytes) -> None:
+        number = len(self._record.segments)
+        name = self._store.segment_key(self._record.upload_id, number)
+        etag = self._store.put_segment(name, data)
+        self._record.segments.append(Segment(name, etag, len(data)))
+        if not self._stored:
+            # Make the upload discoverable (abort_pending_uploads) as soon as it costs space.
+            self._store.save_record(self.path, self._record)
+            self._stored = True
+
+    def _close(self) -> None:
+        if self._buffer:
+            self._flush(bytes(self._buffer))
+            self._buffer.clear()
+        self._store.save_record(self.path, self._record)
+        self._stored = True
+
+    def _commit(self) -> None:
+        if not self._record.segments:
+            self._store.put_file(self.path, bytes(self._buffer))
+        else:
+            if self._buffer:
+                self._flush(bytes(self._buffer))
+            self._buffer.clear()
+            self._store.put_manifest(self.path, self._record.segments)
+        if self._stored:
+            self._store.delete_record(self.path)
+
+    def _cancel(self) -> None:
+        self._buffer.clear()
+        self._store.delete_keys([s.name for s in self._record.segments])
+        if self._stored:
+            self._store.delete_record(self.path)
