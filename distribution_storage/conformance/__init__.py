@@ -20,12 +20,60 @@ pytest option ``--conformance-quick`` or ``DISTRIBUTION_STORAGE_CONFORMANCE_QUIC
 every case at smaller sizes. :func:`run_conformance` runs the suite without a test module.
 """
 
-from distribution_storage.conformance.base import ConformanceBase, DriverFactory
+from distribution_storage.conformance.base import ConformanceBase, DriverFactory, require
+from distribution_storage.conformance.capabilities import (
+    ErrorCases,
+    PendingUploadCases,
+    RedirectCases,
+)
+from distribution_storage.conformance.concurrency import ConcurrencyCases
+from distribution_storage.conformance.content import ContentCases
+from distribution_storage.conformance.listing import ListingCases
+from distribution_storage.conformance.model import ModelCases
 from distribution_storage.conformance.options import SuiteOptions
+from distribution_storage.conformance.removal import CopyCases, DeleteCases, MoveCases
+from distribution_storage.conformance.runner import run_conformance
+from distribution_storage.conformance.streams import StreamCases
+from distribution_storage.conformance.walking import WalkCases
+from distribution_storage.conformance.writers import WriterCases
 
 
-class DriverConformance(ConformanceBase):
+class DriverConformance(
+    ContentCases,
+    StreamCases,
+    WriterCases,
+    ListingCases,
+    MoveCases,
+    DeleteCases,
+    CopyCases,
+    WalkCases,
+    ConcurrencyCases,
+    ErrorCases,
+    RedirectCases,
+    PendingUploadCases,
+    ModelCases,
+):
     """Every conformance case; subclass it and provide a ``driver_factory`` fixture."""
 
 
-__all__ = ["ConformanceBase", "DriverConformance", "DriverFactory", "SuiteOptions"]
+__all__ = [
+    "ConcurrencyCases",
+    "ConformanceBase",
+    "ContentCases",
+    "CopyCases",
+    "DeleteCases",
+    "DriverConformance",
+    "DriverFactory",
+    "ErrorCases",
+    "ListingCases",
+    "ModelCases",
+    "MoveCases",
+    "PendingUploadCases",
+    "RedirectCases",
+    "StreamCases",
+    "SuiteOptions",
+    "WalkCases",
+    "WriterCases",
+    "require",
+    "run_conformance",
+]

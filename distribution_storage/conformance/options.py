@@ -54,6 +54,8 @@ class SuiteOptions:
     many_entries: int = 1001
     state_machine_examples: int = 25
     state_machine_steps: int = 25
+    state_machine_shrink: bool = False
+    state_machine_derandomize: bool = False
     mod_time_delay: float = 1.1
     quick_large_size: int | None = None
     quick_chunk_size: int | None = None
