@@ -22,7 +22,7 @@ import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import BinaryIO, Self
+from typing import Protocol, Self
 
 from distribution_storage.driver.contract import FileWriter
 from distribution_storage.driver.errors import PathNotFoundError
@@ -61,6 +61,14 @@ def parse_started_at(text: str) -> datetime:
         text = head + "." + rest[: min(digits, 6)].ljust(6, "0") + rest[digits:]
     moment = datetime.fromisoformat(text.replace("z", "Z"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class ByteSource(Protocol):
+    """Anything with ``read(size) -> bytes`` (a file, a socket stream, a request body)."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes; ``b""`` at the end."""
+        ...
 
 
 class LiveHashes:
@@ -136,7 +144,7 @@ class UploadSession:
 
     def write_from(
         self,
-        stream: BinaryIO,
+        stream: ByteSource,
         *,
         length: int | None = None,
         offset: int | None = None,
