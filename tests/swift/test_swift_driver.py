@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SwiftServer, start_swift, stop_swift
+from swift_support import SwiftServer, start_swift, stop_swift
 
 from distribution_storage.driver.contract import Capability
 from distribution_storage.driver.errors import (
