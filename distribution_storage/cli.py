@@ -9,8 +9,10 @@ credential never appears in them.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from distribution_storage import __version__
@@ -18,6 +20,9 @@ from distribution_storage.config import StorageConfig, load_config, open_storage
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.errors import StorageDriverError
 from distribution_storage.drivers import known_drivers
+from distribution_storage.durations import parse_duration
+from distribution_storage.progress import TerminalProgress, format_bytes
+from distribution_storage.registry import Registry
 
 PROG = "distribution-storage"
 DEFAULT_STORE = "registry-data"
@@ -73,6 +78,113 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     return run_conformance(factory, quick=args.quick, extra_pytest_args=extra)
 
 
+def _progress(args: argparse.Namespace) -> TerminalProgress:
+    progress = TerminalProgress()
+    progress.enabled = progress.enabled and not getattr(args, "quiet", False) and not args.json
+    return progress
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    """Mark and sweep the configured store, like ``registry garbage-collect``."""
+    from distribution_storage.gc import GCReport, collect_garbage
+
+    config = config_from(args.config)
+    plan = None
+    if args.plan:
+        try:
+            plan = GCReport.from_json(Path(args.plan).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise CommandError(f"cannot read plan {args.plan}: {exc.strerror}") from None
+    progress = _progress(args)
+    try:
+        report = collect_garbage(
+            Registry(open_storage(config)),
+            dry_run=args.dry_run,
+            delete_untagged=args.delete_untagged,
+            grace_period=parse_duration(args.grace_period, key="--grace-period"),
+            keep_referrers=not args.drop_referrers,
+            workers=args.workers,
+            skip_repositories=args.skip_repository,
+            plan=plan,
+            progress=progress,
+        )
+    finally:
+        progress.finish()
+    if args.json:
+        print(report.dumps())
+        return 0
+    if not args.quiet:
+        for line in report.lines():
+            print(line)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(report.summary())
+    if not args.quiet:
+        done = "would free" if args.dry_run else "freed"
+        print(f"{len(report.deletions)} deletions, {done} {format_bytes(report.bytes_freed)}")
+    return 0
+
+
+def cmd_purge_uploads(args: argparse.Namespace) -> int:
+    """Remove abandoned uploads older than an age."""
+    config = config_from(args.config)
+    age = parse_duration(args.older_than, key="--older-than")
+    registry = Registry(open_storage(config))
+    report = registry.purge_uploads(older_than=timedelta(seconds=age), dry_run=args.dry_run)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "dry_run": report.dry_run,
+                    "cutoff": report.cutoff.isoformat(),
+                    "purged": [
+                        {
+                            "repository": r.name,
+                            "upload": r.upload_id,
+                            "started_at": str(r.started_at),
+                        }
+                        for r in report.purged
+                    ],
+                    "kept": report.kept,
+                    "pending_aborted": report.pending_aborted,
+                },
+                indent=2,
+            )
+        )
+        return 0
+    verb = "would purge" if args.dry_run else "purged"
+    for record in report.purged:
+        print(f"{verb} upload {record.name}/{record.upload_id} started {record.started_at}")
+    print(
+        f"{len(report.purged)} uploads {verb}, {report.kept} kept, "
+        f"{report.pending_aborted} pending backend uploads aborted"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Fill the embedded store with sample images, then collect its garbage."""
+    from distribution_storage.demo import populate
+    from distribution_storage.gc import collect_garbage
+
+    config = default_config()
+    registry = Registry(open_storage(config))
+    sample = populate(registry)
+    print(f"store: {config.parameters['rootdirectory']}")
+    print(f"pushed {sample.repository}:latest, a two-arch index {sample.index}")
+    print(f"  its children {', '.join(map(str, sample.children))} (untagged, kept by GC)")
+    print(f"  a signature {sample.signature} (an untagged OCI referrer, kept by GC)")
+    print(f"  an untagged image {sample.untagged} and an orphan blob {sample.orphan} (garbage)")
+    print("distribution-storage gc --delete-untagged --grace-period 0:")
+    report = collect_garbage(registry, delete_untagged=True, grace_period=0)
+    for line in report.lines():
+        print(f"  {line}")
+    print(f"  {report.summary()}, {format_bytes(report.bytes_freed)} freed")
+    tags = registry.repository(sample.repository).tags.list()
+    print(f"catalog: {registry.catalog()}  tags of {sample.repository}: {tags}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(
@@ -84,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     drivers = commands.add_parser("drivers", help="list the storage drivers that can be used")
     drivers.set_defaults(run=cmd_drivers)
+
+    demo = commands.add_parser(
+        "demo",
+        help=f"push sample images into ./{DEFAULT_STORE} and collect the garbage",
+    )
+    demo.set_defaults(run=cmd_demo)
 
     conformance = commands.add_parser(
         "conformance",
@@ -97,6 +215,55 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.add_argument("-k", dest="keyword", help="only cases matching this expression")
     conformance.add_argument("-v", "--verbose", action="store_true", help="one line per case")
     conformance.set_defaults(run=cmd_conformance)
+
+    gc = commands.add_parser(
+        "gc",
+        aliases=["garbage-collect"],
+        help="delete blobs no manifest references (registry garbage-collect)",
+        description="Mark every blob the repositories' manifests reference and delete the "
+        "rest. Same config and short flags as distribution's `registry garbage-collect`. "
+        "Children of tagged indexes and OCI referrers of surviving manifests always survive; "
+        "nothing younger than the grace period is deleted; any read error stops the run "
+        "before anything is deleted.",
+    )
+    gc.add_argument("config", nargs="?", help="distribution config.yml")
+    gc.add_argument("-d", "--dry-run", action="store_true", help="delete nothing, report all")
+    gc.add_argument(
+        "-m", "--delete-untagged", action="store_true", help="delete manifests no tag names"
+    )
+    gc.add_argument("-q", "--quiet", action="store_true", help="only the summary line")
+    gc.add_argument(
+        "--grace-period",
+        default="1h",
+        metavar="DURATION",
+        help="never delete anything younger (default 1h; 0 turns it off)",
+    )
+    gc.add_argument("--json", action="store_true", help="print one JSON report")
+    gc.add_argument("--workers", type=int, default=8, help="concurrent requests (default 8)")
+    gc.add_argument(
+        "--drop-referrers",
+        action="store_true",
+        help="with -m, also delete untagged referrers (signatures, SBOMs) of kept manifests",
+    )
+    gc.add_argument(
+        "--skip-repository",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave an unreadable repository alone, keeping all it links (repeatable)",
+    )
+    gc.add_argument("--plan", metavar="REPORT.json", help="apply a dry run's JSON report")
+    gc.set_defaults(run=cmd_gc)
+
+    purge = commands.add_parser(
+        "purge-uploads",
+        help="remove abandoned uploads (and the backend's pending multipart uploads)",
+    )
+    purge.add_argument("config", nargs="?", help="distribution config.yml")
+    purge.add_argument("--older-than", default="168h", metavar="DURATION", help="default 168h")
+    purge.add_argument("-d", "--dry-run", action="store_true", help="report, delete nothing")
+    purge.add_argument("--json", action="store_true", help="print one JSON report")
+    purge.set_defaults(run=cmd_purge_uploads)
     return parser
 
 

@@ -1,0 +1,145 @@
+"""The gc and purge-uploads commands: distribution's flags, JSON reports, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from gc_support import Images
+
+from distribution_storage import open_driver
+from distribution_storage.layout import Digest
+from distribution_storage.registry import Registry
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "distribution_storage.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def make_store(tmp_path: Path) -> tuple[Path, Registry, Images]:
+    root = tmp_path / "store"
+    config = tmp_path / "config.yml"
+    config.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root}\n"
+        "  delete:\n    enabled: true\nhttp:\n  addr: :5000\n"
+    )
+    registry = Registry(open_driver("filesystem", rootdirectory=str(root)))
+    return config, registry, Images(registry)
+
+
+def test_gc_with_distributions_short_flags(tmp_path: Path) -> None:
+    config, registry, images = make_store(tmp_path)
+    kept = images.image("app", tag="v1")
+    doomed = images.image("app")
+    dry = run_cli("gc", str(config), "-d", "-m", "--grace-period", "0")
+    assert dry.returncode == 0, dry.stderr
+    assert f"app: manifest eligible for deletion: {doomed.digest}" in dry.stdout
+    assert "4 blobs marked, 4 blobs and 1 manifests eligible for deletion" in dry.stdout
+    assert doomed.digest in {b.digest for b in registry.blobs}
+    real = run_cli("garbage-collect", str(config), "-m", "-q", "--grace-period", "0")
+    assert real.returncode == 0, real.stderr
+    assert real.stdout.strip() == "4 blobs marked, 4 blobs and 1 manifests eligible for deletion"
+    blobs = {b.digest for b in registry.blobs}
+    assert doomed.digest not in blobs and kept.digest in blobs
+
+
+def test_gc_json_report_and_plan(tmp_path: Path) -> None:
+    config, registry, images = make_store(tmp_path)
+    images.image("app", tag="v1")
+    doomed = images.image("app")
+    result = run_cli("gc", str(config), "--dry-run", "-m", "--grace-period", "0", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["manifests_deleted"] == 1
+    assert report["bytes_freed"] > 0
+    assert {d["reason"] for d in report["deletions"]} == {
+        "untagged",
+        "unreferenced",
+        "blob not referenced",
+    }
+    plan = tmp_path / "plan.json"
+    plan.write_text(result.stdout)
+    applied = run_cli("gc", str(config), "-m", "--grace-period", "0", "--plan", str(plan))
+    assert applied.returncode == 0, applied.stderr
+    assert doomed.digest not in {b.digest for b in registry.blobs}
+
+
+def test_gc_default_grace_period_protects_fresh_garbage(tmp_path: Path) -> None:
+    config, registry, images = make_store(tmp_path)
+    images.image("app", tag="v1")
+    doomed = images.image("app")
+    result = run_cli("gc", str(config), "-m")
+    assert result.returncode == 0
+    assert "0 blobs and 0 manifests eligible for deletion" in result.stdout
+    assert doomed.digest in {b.digest for b in registry.blobs}
+
+
+def test_gc_on_a_corrupt_manifest_is_one_line_and_deletes_nothing(tmp_path: Path) -> None:
+    config, registry, images = make_store(tmp_path)
+    images.image("app", tag="v1")
+    bad = b"{broken"
+    digest = Digest.of(bad)
+    with registry.repository("app").uploads.create() as upload:
+        upload.write(bad)
+        upload.commit(digest)
+    registry.driver.put_content(
+        f"/docker/registry/v2/repositories/app/_manifests/revisions/sha256/{digest.hex}/link",
+        str(digest).encode(),
+    )
+    before = {b.digest for b in registry.blobs}
+    result = run_cli("gc", str(config), "-m", "--grace-period", "0")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert f"app {digest}: cannot parse manifest" in lines[0]
+    assert {b.digest for b in registry.blobs} == before
+
+
+def test_gc_bad_flags_and_configs(tmp_path: Path) -> None:
+    config, _, _ = make_store(tmp_path)
+    bad_grace = run_cli("gc", str(config), "--grace-period", "soon")
+    assert bad_grace.returncode == 1
+    assert "--grace-period: 'soon' is not a duration" in bad_grace.stderr
+    missing = run_cli("gc", str(tmp_path / "nope.yml"))
+    assert missing.returncode == 1
+    assert "no such configuration file" in missing.stderr
+
+
+def test_purge_uploads_removes_only_old_uploads(tmp_path: Path) -> None:
+    config, registry, _ = make_store(tmp_path)
+    repo = registry.repository("app")
+    old = repo.uploads.create()
+    old.write(b"abandoned")
+    old.close()
+    registry.driver.put_content(
+        f"/docker/registry/v2/repositories/app/_uploads/{old.id}/startedat",
+        b"2020-01-01T00:00:00Z",
+    )
+    fresh = repo.uploads.create()
+    fresh.write(b"in progress")
+    fresh.close()
+    dry = run_cli("purge-uploads", str(config), "-d")
+    assert dry.returncode == 0, dry.stderr
+    assert f"would purge upload app/{old.id}" in dry.stdout
+    real = run_cli("purge-uploads", str(config), "--older-than", "24h", "--json")
+    assert real.returncode == 0, real.stderr
+    body = json.loads(real.stdout)
+    assert [item["upload"] for item in body["purged"]] == [old.id]
+    assert body["kept"] == 1
+    repo.uploads.resume(fresh.id).close()
+
+
+def test_demo_populates_and_collects(tmp_path: Path) -> None:
+    result = run_cli("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 manifests eligible for deletion" in result.stdout
+    assert "catalog: ['demo/app']" in result.stdout
+    assert (tmp_path / "registry-data" / "docker" / "registry" / "v2" / "blobs").is_dir()
