@@ -31,6 +31,7 @@ from distribution_storage.registry import (
     NameInvalidError,
     Registry,
     Repository,
+    UploadSession,
 )
 from distribution_storage.registry.mediatypes import OCI_INDEX
 
@@ -151,6 +152,11 @@ class RegistryHandler(BaseHTTPRequestHandler):
         if self.body is None:
             self.body = self._body_reader()
         return self.body
+
+    def _stream_into(self, session: UploadSession, *, offset: int | None = None) -> None:
+        body = self._read_body()
+        length = body.left if isinstance(body, LimitedBody) else None
+        session.write_from(body, length=length, offset=offset)
 
     def _send(
         self,
@@ -332,7 +338,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
         with repo.uploads.create() as session:
             if "digest" in self.query:
                 digest = Digest.parse(self.query["digest"])
-                session.write_from(self._read_body())
+                self._stream_into(session)
                 self._created(name, session.commit(digest).digest)
                 return
         self._send(202, self._upload_headers(name, session.id, 0))
@@ -346,7 +352,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
         with self._repo(name).uploads.resume(upload_id) as session:
             start = re.fullmatch(r"(\d+)-(\d+)", self.headers.get("Content-Range", "").strip())
             offset = int(start[1]) if start else None
-            session.write_from(self._read_body(), offset=offset)
+            self._stream_into(session, offset=offset)
         self._send(202, self._upload_headers(name, upload_id, session.offset))
 
     def upload_put(self, name: str, upload_id: str) -> None:
@@ -354,7 +360,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
             raise HTTPError(400, "DIGEST_INVALID", "the digest query parameter is required")
         digest = Digest.parse(self.query["digest"])
         with self._repo(name).uploads.resume(upload_id) as session:
-            session.write_from(self._read_body())
+            self._stream_into(session)
             self._created(name, session.commit(digest).digest)
 
     def upload_delete(self, name: str, upload_id: str) -> None:

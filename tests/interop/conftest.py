@@ -12,9 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from interop_support import ServerFactory, free_port, require_binary, running, write_config
-
-EXAMPLE_SERVER = Path(__file__).resolve().parents[2] / "examples" / "registry_server.py"
+from interop_support import (
+    EXAMPLE_SERVER,
+    ServerFactory,
+    free_port,
+    require_binary,
+    running,
+    write_config,
+)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+EXAMPLE_SERVER = Path(__file__).resolve().parents[2] / "examples" / "registry_server.py"
 ServerFactory = Callable[[Path], str]
 """Starts a server over a filesystem root; returns its ``host:port``."""
 
@@ -135,6 +136,8 @@ def curl(
         command += ["--data-binary", "@-"]
     result = subprocess.run(command, input=data, capture_output=True, timeout=60, check=True)
     head, _, body = result.stdout.partition(b"\r\n\r\n")
+    while head.split(b" ", 2)[1:2] == [b"100"]:  # "Expect: 100-continue" answered first
+        head, _, body = body.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
     fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
     return int(lines[0].split()[1]), {k.lower(): v for k, v in fields.items()}, body
