@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from distribution_storage.driver.errors import PathNotFoundError
-from distribution_storage.layout import Digest
+from distribution_storage.layout import Digest, check_tag
 from distribution_storage.registry.blobs import BlobStore, LinkedBlobStore
 from distribution_storage.registry.errors import (
     BlobUnknownError,
@@ -112,6 +112,8 @@ class ManifestStore:
         :class:`ManifestBlobUnknownError` (with the missing digests).
         """
         payload = bytes(payload)
+        if tag is not None:
+            check_tag(tag)
         if len(payload) > MAX_MANIFEST_SIZE:
             raise ManifestTooLargeError(len(payload), MAX_MANIFEST_SIZE)
         parsed = parse_manifest(payload, media_type)

@@ -10,6 +10,7 @@ directory; the manifest stays. Listing is sorted by name with ``n``/``last`` pag
 from __future__ import annotations
 
 import builtins
+import contextlib
 from collections.abc import Iterator
 
 from distribution_storage.driver.contract import StorageDriver
@@ -17,12 +18,15 @@ from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.layout import (
     Digest,
     check_tag,
+    digest_of_link_dir,
     is_valid_tag,
     manifests_root,
     repository_path,
     tag_current_link_path,
     tag_dir,
+    tag_index_dir,
     tag_index_link_path,
+    tag_index_root,
     tags_root,
 )
 from distribution_storage.registry.blobs import LinkedBlobStore
@@ -69,6 +73,25 @@ class TagStore:
             self.driver.delete(tag_dir(self.name, tag))
         except PathNotFoundError:
             raise TagUnknownError(tag, self.name) from None
+
+    def history(self, tag: str) -> builtins.list[Digest]:
+        """Every manifest the tag has named (its ``index/`` entries), in digest order."""
+        check_tag(tag)
+        root = tag_index_root(self.name, tag)
+        try:
+            return sorted(
+                digest
+                for info in self.driver.walk(root)
+                if not info.is_dir and (digest := digest_of_link_dir(root, info.path)) is not None
+            )
+        except PathNotFoundError:
+            return []
+
+    def forget(self, tag: str, digest: Digest) -> None:
+        """Remove one ``index/`` entry of the tag (as garbage collection does); missing is fine."""
+        check_tag(tag)
+        with contextlib.suppress(PathNotFoundError):
+            self.driver.delete(tag_index_dir(self.name, tag, digest))
 
     def _names(self) -> list[str]:
         try:

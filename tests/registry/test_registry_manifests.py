@@ -207,9 +207,11 @@ def test_delete_removes_revision_and_tags_but_keeps_data(registry: Registry) -> 
 
 def test_put_with_invalid_tag_stores_nothing_tagged(registry: Registry) -> None:
     repo = registry.repository("app")
+    payload = image_manifest(repo)
     with pytest.raises(TagInvalidError):
-        repo.manifests.put(image_manifest(repo), tag="-bad")
+        repo.manifests.put(payload, tag="-bad")
     assert repo.tags.list() == []
+    assert not repo.manifests.exists(Digest.of(payload))
 
 
 def test_referrers_are_manifests_whose_subject_is_it(registry: Registry) -> None:

@@ -118,3 +118,14 @@ def test_paging_visits_every_tag_once(tags: set[str], n: int) -> None:
         seen += page
         last = page[-1]
     assert seen == sorted(tags)
+
+
+def test_history_lists_every_manifest_a_tag_named(registry: Registry) -> None:
+    repo = registry.repository("app")
+    one = repo.manifests.put(image_manifest(repo, seed="1"), tag="t").digest
+    two = repo.manifests.put(image_manifest(repo, seed="2"), tag="t").digest
+    assert repo.tags.history("t") == sorted([one, two])
+    repo.tags.forget("t", one)
+    assert repo.tags.history("t") == [two]
+    assert repo.tags.get("t") == two
+    assert repo.tags.history("never") == []
