@@ -10,6 +10,7 @@ docs/s3.md for the other variables).
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,6 +36,7 @@ SECRET_KEY = "moto-secret-do-not-print"
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """moto's S3 server on a free loopback port; yields its endpoint URL."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

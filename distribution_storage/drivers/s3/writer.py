@@ -105,10 +105,10 @@ class S3Writer(FileWriter):
         if self._buffer:
             self._write(b"")
             if self._buffer:
-                self._flush_part(len(self._buffer))
+                self._flush_part(len(self._buffer), "close")
         elif self._upload_id is None and not self._owns_object:
             # An empty part marks "zero bytes written" for a resumed writer to find.
-            self._flush_part(0)
+            self._flush_part(0, "close")
 
     def _commit(self) -> None:
         if self._upload_id is None:
@@ -123,7 +123,7 @@ class S3Writer(FileWriter):
         if self._buffer:
             self._write(b"")
         if self._buffer or not self._parts:
-            self._flush_part(len(self._buffer))
+            self._flush_part(len(self._buffer), "commit")
         self._complete("commit")
 
     def _cancel(self) -> None:
@@ -142,15 +142,15 @@ class S3Writer(FileWriter):
         if self._buffer and self._parts and self._parts[-1].size < MIN_CHUNK_SIZE:
             self._rebase()
 
-    def _flush_part(self, size: int) -> None:
+    def _flush_part(self, size: int, operation: str = "write") -> None:
         """Upload the first ``size`` buffered bytes as the next part."""
         if self._upload_id is None:
-            self._start_upload(fresh=not self._resumed)
+            self._start_upload(fresh=not self._resumed, operation=operation)
         number = len(self._parts) + 1
         if number > MAX_PARTS:
-            raise StorageDriverError(f"write {self.path}: more than {MAX_PARTS} parts")
+            raise StorageDriverError(f"{operation} {self.path}: more than {MAX_PARTS} parts")
         body = bytes(self._buffer[:size])
-        with s3_errors(self._driver.errors, "write", self.path):
+        with s3_errors(self._driver.errors, operation, self.path):
             response = self._client.upload_part(
                 Bucket=self._bucket,
                 Key=self._key,
@@ -161,11 +161,11 @@ class S3Writer(FileWriter):
         self._parts.append(Part(number, response["ETag"], size))
         del self._buffer[:size]
 
-    def _start_upload(self, *, fresh: bool) -> None:
+    def _start_upload(self, *, fresh: bool, operation: str = "write") -> None:
         if fresh:
             # A new stream replaces whatever an earlier writer left pending at this key.
             self._driver.abort_uploads_for_key(self._key, self.path)
-        with s3_errors(self._driver.errors, "write", self.path):
+        with s3_errors(self._driver.errors, operation, self.path):
             response = self._client.create_multipart_upload(
                 Bucket=self._bucket, Key=self._key, **self._driver.object_options()
             )
