@@ -7,6 +7,7 @@ import json
 import socket
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from interop_support import EXAMPLE_SERVER, curl, free_port, running, write_config
@@ -288,3 +289,29 @@ def test_referrers(base: str) -> None:
     _, headers, body = curl("GET", f"{base}/v2/refs/referrers/{_digest(image)}?artifactType=x/none")
     assert json.loads(body)["manifests"] == []
     assert headers["oci-filters-applied"] == "artifactType"
+
+
+@pytest.mark.parametrize("disabled", [False, True])
+def test_blob_get_redirects_when_the_driver_offers_urls(tmp_path: Path, disabled: bool) -> None:
+    port = free_port()
+    config = tmp_path / "redirect.yml"
+    config.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'store'}\n"
+        f"  redirect:\n    disable: {str(disabled).lower()}\n"
+        "middleware:\n  storage:\n    - name: redirect\n      options:\n"
+        "        baseurl: http://cdn.invalid/base\n"
+    )
+    command = [sys.executable, str(EXAMPLE_SERVER), str(config), "--addr", f"127.0.0.1:{port}"]
+    with running(command, f"127.0.0.1:{port}") as address:
+        digest = _push(f"http://{address}", "redir", b"redirect me")
+        status, headers, body = curl("GET", f"http://{address}/v2/redir/blobs/{digest}")
+        if disabled:
+            assert (status, body) == (200, b"redirect me")
+        else:
+            hex_part = digest.split(":")[1]
+            assert status == 307
+            assert headers["location"] == (
+                f"http://cdn.invalid/base/docker/registry/v2/blobs/sha256/{hex_part[:2]}/"
+                f"{hex_part}/data"
+            )
+        assert curl("HEAD", f"http://{address}/v2/redir/blobs/{digest}")[0] == 200
