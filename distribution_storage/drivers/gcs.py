@@ -20,13 +20,14 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO, Self
+from typing import Any, BinaryIO, Self, TypeVar
 
 import google.auth
 import requests
 from google.api_core import exceptions as gexc
 from google.api_core.client_info import ClientInfo
 from google.auth.credentials import AnonymousCredentials, Credentials
+from google.auth.transport.requests import AuthorizedSession
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 from google.oauth2 import service_account
@@ -66,6 +67,7 @@ _CAPABILITIES = frozenset(
     }
 )
 _Keys = list[str]
+_S = TypeVar("_S", bound=requests.Session)
 _Pairs = list[tuple[str, str]]
 
 
@@ -113,9 +115,13 @@ class GCSDriver(StorageDriver):
             project=project or os.environ.get("GOOGLE_CLOUD_PROJECT") or None,
             credentials=credentials,
             client_info=info,
+            _http=_pooled(
+                AuthorizedSession(credentials),  # type: ignore[no-untyped-call]
+                parameters.maxconcurrency,
+            ),
         )
         self._bucket = self._client.bucket(parameters.bucket)
-        self._sessions_http = requests.Session()
+        self._sessions_http = _pooled(requests.Session(), parameters.maxconcurrency)
         self._check_bucket()
 
     @classmethod
@@ -239,9 +245,19 @@ class GCSDriver(StorageDriver):
             blob = self._bucket.get_blob(self._key(path), retry=self._retry)
             if blob is not None:
                 return FileInfo(path, blob.size or 0, _mod_time(blob), False)
-            for child in self._list(self._dir_prefix(path), max_results=10):
-                return FileInfo(path, 0, _mod_time(child), True)
-        raise PathNotFoundError(path)
+            child = self._first_below(path)
+        if child is None:
+            raise PathNotFoundError(path)
+        return FileInfo(path, 0, _mod_time(child), True)
+
+    def _first_below(self, path: str) -> storage.Blob | None:
+        for child in self._list(self._dir_prefix(path), max_results=10):
+            return child
+        return None
+
+    def _is_dir(self, path: str) -> bool:
+        with self._errors("walk", path):
+            return self._first_below(path) is not None
 
     def list(self, path: str) -> list[str]:
         prefix = self._dir_prefix(path)
@@ -387,8 +403,8 @@ class GCSDriver(StorageDriver):
                 while parent and is_under(parent, path) and parent not in entries:
                     entries[parent] = FileInfo(parent, 0, when, True)
                     parent = parent.rsplit("/", 1)[0]
-        if not entries and path != ROOT and start_after is None:
-            self.stat(path)  # raises PathNotFoundError when nothing is there
+        if not entries and path != ROOT and (start_after is None or not self._is_dir(path)):
+            raise PathNotFoundError(path)  # nothing below it: no such directory
         return self._walk_order(entries, after, prune)
 
     @staticmethod
@@ -459,6 +475,14 @@ class GCSDriver(StorageDriver):
 
     def __repr__(self) -> str:
         return f"GCSDriver(bucket={self.parameters.bucket!r}, root={self._prefix!r})"
+
+
+def _pooled(session: _S, size: int) -> _S:
+    """``session`` with connection pools of ``size`` per host (threads share the driver)."""
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 def _mod_time(blob: storage.Blob) -> datetime:

@@ -244,3 +244,15 @@ def test_emulator_stopping_midway_names_operation_and_path(
         driver.stat("/some/file")
     assert not isinstance(caught.value, PathNotFoundError)
     assert "gcs: stat /some/file" in str(caught.value)
+
+
+def test_walk_of_a_file_or_missing_path_is_not_found(gcs_params: Params) -> None:
+    """Walking a file, or a missing path even with ``start_after``, raises PathNotFoundError."""
+    driver = validated(GCSDriver.from_parameters(gcs_params(rootdirectory="walkfile")))
+    driver.put_content("/d/file", b"x")
+    with pytest.raises(PathNotFoundError):
+        list(driver.walk("/d/file"))
+    with pytest.raises(PathNotFoundError):
+        list(driver.walk("/missing", start_after="/missing/a"))
+    assert [info.path for info in driver.walk("/d", start_after="/d/file")] == []
+    driver.delete("/d")
