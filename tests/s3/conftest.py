@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -96,3 +100,55 @@ def s3_target_params(request: pytest.FixtureRequest) -> dict[str, Any]:
         return params
     make: Callable[..., dict[str, Any]] = request.getfixturevalue("s3_params")
     return make(rootdirectory="conformance-root")
+
+
+@pytest.fixture(scope="module")
+def moto_auth_server() -> Iterator[tuple[str, str, str, str]]:
+    """A second moto server, in its own process, that checks signatures and access keys.
+
+    moto authenticates once its first ``INITIAL_NO_AUTH_ACTION_COUNT`` requests are spent;
+    those create an IAM user with an access key and an allow-all policy. Yields the endpoint,
+    a bucket, and the user's access key id and secret.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto's server did not start") from None
+                time.sleep(0.1)
+        common = {"endpoint_url": endpoint, "region_name": "us-east-1"}
+        iam = boto3.client("iam", aws_access_key_id="x", aws_secret_access_key="y", **common)
+        iam.create_user(UserName="registry")
+        key = iam.create_access_key(UserName="registry")["AccessKey"]
+        iam.put_user_policy(
+            UserName="registry",
+            PolicyName="all",
+            PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+            '"Action":"*","Resource":"*"}]}',
+        )
+        s3 = boto3.client(
+            "s3",
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            **common,
+        )
+        s3.create_bucket(Bucket="authenticated")
+        yield endpoint, "authenticated", key["AccessKeyId"], key["SecretAccessKey"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
