@@ -44,7 +44,7 @@ class GCSUploadSession:
         self._http = http
         self._retry_timeout = retry_timeout
 
-    def send(self, data: memoryview, start: int, *, total: int | None) -> int:
+    def send(self, data: bytes, start: int, *, total: int | None) -> int:
         """Send ``data`` at offset ``start``; returns the offset the session acknowledged.
 
         With ``total`` the upload is finalised at that size.
@@ -59,7 +59,7 @@ class GCSUploadSession:
             span = f"bytes {acked}-{end - 1}/{size}" if len(chunk) else f"bytes */{size}"
             try:
                 response = self._http.put(
-                    self.uri, data=bytes(chunk), headers={"Content-Range": span}, timeout=120
+                    self.uri, data=chunk, headers={"Content-Range": span}, timeout=120
                 )
             except requests.RequestException as exc:
                 attempt = _backoff(attempt, deadline, exc)
@@ -152,11 +152,7 @@ class GCSWriter(FileWriter):
         if amount <= 0:
             return
         session = self._ensure_session()
-        view = memoryview(self._buffer)
-        try:
-            acked = session.send(view[:amount], self._offset, total=None)
-        finally:
-            view.release()
+        acked = session.send(bytes(self._buffer[:amount]), self._offset, total=None)
         del self._buffer[: acked - self._offset]
         self._offset = acked
 
@@ -178,11 +174,7 @@ class GCSWriter(FileWriter):
         if self._session is None:
             self._driver.put_content(self.path, bytes(self._buffer))
         else:
-            view = memoryview(self._buffer)
-            try:
-                self._session.send(view, self._offset, total=self.size)
-            finally:
-                view.release()
+            self._session.send(bytes(self._buffer), self._offset, total=self.size)
         self._offset += len(self._buffer)
         self._buffer.clear()
         self._driver.drop_placeholder(self.path)
