@@ -10,6 +10,7 @@ not declare together with how many cases skipped for it.
 from __future__ import annotations
 
 import collections
+import secrets
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,7 +105,8 @@ def run_conformance(
     with tempfile.TemporaryDirectory(prefix="distribution-storage-conformance-") as tmp:
         directory = Path(tmp)
         (directory / "pytest.ini").write_text(PYTEST_INI)
-        module = directory / "test_driver_conformance.py"
+        # A fresh module name per run: pytest may keep an earlier run's module imported.
+        module = directory / f"test_driver_conformance_{secrets.token_hex(4)}.py"
         module.write_text(TEST_MODULE)
         args = [
             str(module),
