@@ -20,40 +20,54 @@ pytest option ``--conformance-quick`` or ``DISTRIBUTION_STORAGE_CONFORMANCE_QUIC
 every case at smaller sizes. :func:`run_conformance` runs the suite without a test module.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from distribution_storage.conformance.base import ConformanceBase, DriverFactory, require
-from distribution_storage.conformance.capabilities import (
-    ErrorCases,
-    PendingUploadCases,
-    RedirectCases,
-)
-from distribution_storage.conformance.concurrency import ConcurrencyCases
-from distribution_storage.conformance.content import ContentCases
-from distribution_storage.conformance.listing import ListingCases
-from distribution_storage.conformance.model import ModelCases
 from distribution_storage.conformance.options import SuiteOptions
-from distribution_storage.conformance.removal import CopyCases, DeleteCases, MoveCases
 from distribution_storage.conformance.runner import run_conformance
-from distribution_storage.conformance.streams import StreamCases
-from distribution_storage.conformance.walking import WalkCases
-from distribution_storage.conformance.writers import WriterCases
+
+if TYPE_CHECKING:
+    from distribution_storage.conformance.capabilities import (
+        ErrorCases,
+        PendingUploadCases,
+        RedirectCases,
+    )
+    from distribution_storage.conformance.concurrency import ConcurrencyCases
+    from distribution_storage.conformance.content import ContentCases
+    from distribution_storage.conformance.listing import ListingCases
+    from distribution_storage.conformance.model import ModelCases
+    from distribution_storage.conformance.removal import CopyCases, DeleteCases, MoveCases
+    from distribution_storage.conformance.streams import StreamCases
+    from distribution_storage.conformance.suite import DriverConformance
+    from distribution_storage.conformance.walking import WalkCases
+    from distribution_storage.conformance.writers import WriterCases
+
+_CASES = {
+    "ConcurrencyCases": "concurrency",
+    "ContentCases": "content",
+    "CopyCases": "removal",
+    "DeleteCases": "removal",
+    "DriverConformance": "suite",
+    "ErrorCases": "capabilities",
+    "ListingCases": "listing",
+    "ModelCases": "model",
+    "MoveCases": "removal",
+    "PendingUploadCases": "capabilities",
+    "RedirectCases": "capabilities",
+    "StreamCases": "streams",
+    "WalkCases": "walking",
+    "WriterCases": "writers",
+}
 
 
-class DriverConformance(
-    ContentCases,
-    StreamCases,
-    WriterCases,
-    ListingCases,
-    MoveCases,
-    DeleteCases,
-    CopyCases,
-    WalkCases,
-    ConcurrencyCases,
-    ErrorCases,
-    RedirectCases,
-    PendingUploadCases,
-    ModelCases,
-):
-    """Every conformance case; subclass it and provide a ``driver_factory`` fixture."""
+def __getattr__(name: str) -> Any:
+    """Import the case classes on first use, once pytest can rewrite their assertions."""
+    if name in _CASES:
+        return getattr(import_module(f"{__name__}.{_CASES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

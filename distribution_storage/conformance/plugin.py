@@ -4,10 +4,14 @@ It adds the command-line option ``--conformance-quick``, which runs every confor
 at its quick-mode sizes (as do ``SuiteOptions(quick=True)`` and the environment variable
 ``DISTRIBUTION_STORAGE_CONFORMANCE_QUICK=1``), and reports the mode in pytest's header. The
 suite reads the option through :func:`quick_requested`, which also works when the plugin is
-not loaded (with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``, for instance).
+not loaded (with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``, for instance). Loading it also asks
+pytest to rewrite the assertions of the case modules, so a failing case reports the values
+it compared.
 """
 
 from __future__ import annotations
+
+import sys
 
 import pytest
 
@@ -15,6 +19,34 @@ from distribution_storage.conformance.options import QUICK_ENV, quick_from_env
 
 OPTION = "--conformance-quick"
 _DEST = "conformance_quick"
+
+CASE_MODULES = tuple(
+    f"distribution_storage.conformance.{name}"
+    for name in (
+        "capabilities",
+        "concurrency",
+        "content",
+        "helpers",
+        "listing",
+        "model",
+        "removal",
+        "streams",
+        "suite",
+        "walking",
+        "writers",
+    )
+)
+"""The modules holding assertions, which pytest rewrites for detailed failure reports."""
+
+
+def mark_cases_for_rewrite() -> None:
+    """Ask pytest to rewrite the assertions of the case modules not imported yet."""
+    pending = [name for name in CASE_MODULES if name not in sys.modules]
+    if pending:
+        pytest.register_assert_rewrite(*pending)
+
+
+mark_cases_for_rewrite()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
