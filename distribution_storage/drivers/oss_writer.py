@@ -1,0 +1,104 @@
+"""The ``oss`` driver's resumable writer: a multipart upload plus a small tail object.
+
+Full chunks go up as parts of a multipart upload, started lazily. OSS refuses to complete an
+upload whose parts, except the last, are under 100 KiB, and a part's bytes cannot be read
+back; so ``close`` uploads the buffered tail as a part only when it is at least 100 KiB, and
+otherwise keeps it in a tail object at ``<root>~tails/<path>`` (a name no valid path maps to,
+hidden from listings). ``writer(path, append=True)``, in any process, finds the open upload
+for the exact key (list_multipart_uploads + list_parts) and reads the tail back into its
+buffer. ``commit`` completes the upload (or puts one object when no part was uploaded) and
+removes the tail; ``cancel`` aborts the upload and removes the tail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from distribution_storage.driver.contract import FileWriter
+
+if TYPE_CHECKING:
+    from distribution_storage.drivers.oss import OSSDriver
+
+MIN_PART_SIZE = 100 * 1024
+
+
+@dataclass(frozen=True)
+class Part:
+    """One uploaded part."""
+
+    number: int
+    etag: str
+    size: int
+
+
+@dataclass
+class UploadState:
+    """Where a writer stands: the open upload (if any), its parts, the tail, and whether a
+    tail object is stored."""
+
+    upload_id: str | None
+    parts: list[Part]
+    tail: bytes
+    tail_stored: bool
+
+
+class OSSWriter(FileWriter):
+    """Writes one key as a multipart upload; see the module docstring for the protocol."""
+
+    def __init__(self, driver: OSSDriver, path: str, state: UploadState) -> None:
+        super().__init__(path)
+        self._driver = driver
+        self._key = driver.key(path)
+        self._upload_id = state.upload_id
+        self._parts = list(state.parts)
+        self._buffer = bytearray(state.tail)
+        self._tail_stored = state.tail_stored
+
+    @property
+    def size(self) -> int:
+        """Bytes written, including the resumed parts and tail."""
+        return sum(p.size for p in self._parts) + len(self._buffer)
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
+        self._buffer += data
+        chunk = self._driver.params.chunksize
+        while len(self._buffer) >= chunk:
+            self._upload_part(bytes(self._buffer[:chunk]))
+            del self._buffer[:chunk]
+
+    def _upload_part(self, data: bytes) -> None:
+        if self._upload_id is None:
+            self._upload_id = self._driver.start_upload(self.path)
+        number = self._parts[-1].number + 1 if self._parts else 1
+        etag = self._driver.upload_part(self.path, self._upload_id, number, data)
+        self._parts.append(Part(number, etag, len(data)))
+
+    def _close(self) -> None:
+        if len(self._buffer) >= MIN_PART_SIZE:
+            self._upload_part(bytes(self._buffer))
+            self._buffer.clear()
+        if self._buffer or self._upload_id is None:
+            self._driver.put_tail(self.path, bytes(self._buffer))
+            self._tail_stored = True
+        elif self._tail_stored:
+            self._driver.delete_tail(self.path)
+            self._tail_stored = False
+
+    def _commit(self) -> None:
+        if self._upload_id is None:
+            self._driver.put_content(self.path, bytes(self._buffer))
+        else:
+            if self._buffer or not self._parts:
+                self._upload_part(bytes(self._buffer))
+                self._buffer.clear()
+            self._driver.complete_upload(self.path, self._upload_id, self._parts)
+        if self._tail_stored:
+            self._driver.delete_tail(self.path)
+
+    def _cancel(self) -> None:
+        self._buffer.clear()
+        if self._upload_id is not None:
+            self._driver.abort_upload(self.path, self._upload_id)
+        if self._tail_stored:
+            self._driver.delete_tail(self.path)
