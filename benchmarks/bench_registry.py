@@ -93,6 +93,8 @@ def upload(address: str, repo: str, path: Path, digest: str) -> None:
 
 def small_blobs(address: str, repo: str, count: int, size: int) -> float:
     """Blobs per second for ``count`` uploads of ``size`` bytes on one connection."""
+    if count <= 0:
+        return 0.0
     host, port = address.split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
     blobs = [os.urandom(size) for _ in range(count)]
@@ -120,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="512MiB", help="large blob size")
     parser.add_argument("--count", type=int, default=10000, help="number of small blobs")
     parser.add_argument("--small-size", default="1KiB", help="small blob size")
+    parser.add_argument("--rounds", type=int, default=3, help="large uploads per server (best)")
     args = parser.parse_args(argv)
     size, small = parse_size(args.size), parse_size(args.small_size)
     distribution = shutil.which("docker-registry")
@@ -152,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
             root = tmp / label
             config = write_config(tmp / f"{label}.yml", root, port)
             with running(command(root, port, config), f"127.0.0.1:{port}") as address:
-                seconds = timed(lambda a=address: upload(a, "bench/large", source, digest))
+                seconds = min(
+                    timed(lambda a=address, i=i: upload(a, f"bench/large{i}", source, digest))
+                    for i in range(args.rounds)
+                )
                 rate = small_blobs(address, "bench/small", args.count, small)
             shutil.rmtree(root, ignore_errors=True)
             results[f"{label}_large_seconds"] = round(seconds, 3)
@@ -163,11 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         results["large_example_vs_distribution"] = round(example_large / distribution_large, 2)
         results["large_example_vs_floor"] = round(example_large / floor, 2)
         results["large_distribution_vs_floor"] = round(distribution_large / floor, 2)
-        results["small_example_vs_distribution"] = round(
-            float(results["example_small_blobs_per_s"])  # type: ignore[arg-type]
-            / float(results["distribution_small_blobs_per_s"]),  # type: ignore[arg-type]
-            2,
-        )
+        if args.count > 0:
+            results["small_example_vs_distribution"] = round(
+                float(results["example_small_blobs_per_s"])  # type: ignore[arg-type]
+                / float(results["distribution_small_blobs_per_s"]),  # type: ignore[arg-type]
+                2,
+            )
     print(json.dumps(results, indent=2))
     return 0
 
