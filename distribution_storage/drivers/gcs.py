@@ -79,7 +79,9 @@ class GCSDriver(StorageDriver):
     def __init__(self, parameters: GCSParameters, *, retry_timeout: float = 60.0) -> None:
         self.parameters = parameters
         self._prefix = f"{parameters.rootdirectory}/" if parameters.rootdirectory else ""
-        self._retry = DEFAULT_RETRY.with_timeout(retry_timeout)
+        self._retry = DEFAULT_RETRY.with_delay(initial=0.2, maximum=32.0).with_timeout(
+            retry_timeout
+        )
         self._retry_timeout = retry_timeout
         self._batch_supported = True
         emulator = os.environ.get("STORAGE_EMULATOR_HOST", "").rstrip("/")

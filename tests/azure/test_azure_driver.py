@@ -9,6 +9,7 @@ wrong type.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,11 @@ from distribution_storage.drivers.azure import AzureDriver
 from distribution_storage.drivers.azure_parameters import AzureParameters
 
 MiB = 1024 * 1024
+_PROXY = Path(__file__).resolve().parents[1] / "gcs" / "flaky_proxy.py"
+_spec = importlib.util.spec_from_file_location("flaky_proxy", _PROXY)
+assert _spec is not None and _spec.loader is not None
+flaky_proxy = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(flaky_proxy)
 Params = Callable[..., dict[str, Any]]
 BASE = {"accountname": "acct", "container": "cont", "accountkey": "a2V5"}
 
@@ -253,3 +259,32 @@ def test_walk_of_a_file_or_missing_path_is_not_found(driver: StorageDriver) -> N
     with pytest.raises(PathNotFoundError):
         list(driver.walk("/missing", start_after="/missing/a"))
     assert [info.path for info in driver.walk("/d", start_after="/d/file")] == []
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_transient_errors_are_retried(azurite: Any, azure_params: Params, status: int) -> None:
+    """5xx answers (from a real proxy in front of Azurite) are retried, max_retries times."""
+    with flaky_proxy.FlakyProxy(f"http://127.0.0.1:{azurite.port}") as proxy:
+        url = f"{proxy.endpoint}/devstoreaccount1"
+        driver = validated(
+            AzureDriver.from_parameters(
+                azure_params(serviceurl=url, rootdirectory=f"retry{status}", max_retries=3)
+            )
+        )
+        calls: list[tuple[str, Callable[[], object]]] = [
+            ("put_content", lambda: driver.put_content("/r/file", b"retried")),
+            ("get_content", lambda: driver.get_content("/r/file")),
+            ("stat", lambda: driver.stat("/r/file")),
+            ("list", lambda: driver.list("/r")),
+            ("delete", lambda: driver.delete("/r")),
+        ]
+        # (move is left out: Azurite will not copy from a source URL on another host.)
+        for name, call in calls:
+            proxy.fail_next(2, status)
+            call()
+            assert proxy.injected == 2, name
+        proxy.fail_next(100, 503)
+        with pytest.raises(StorageDriverError) as caught:
+            driver.get_content("/r/never")
+        assert proxy.injected == 4  # the first try and max_retries=3 retries
+        assert "azure: get_content /r/never" in str(caught.value)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from flaky_proxy import FlakyProxy
 from gcs_emulator import GCSEmulator, free_port, start_emulator
 
 from distribution_storage.driver.contract import Capability
@@ -256,3 +257,45 @@ def test_walk_of_a_file_or_missing_path_is_not_found(gcs_params: Params) -> None
         list(driver.walk("/missing", start_after="/missing/a"))
     assert [info.path for info in driver.walk("/d", start_after="/d/file")] == []
     driver.delete("/d")
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_transient_errors_are_retried(
+    gcs_emulator: GCSEmulator, gcs_bucket: str, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    """429 and 5xx answers (from a real proxy in front of the emulator) are retried away."""
+    with FlakyProxy(gcs_emulator.endpoint) as proxy:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.endpoint)
+        driver = validated(
+            GCSDriver.from_parameters({"bucket": gcs_bucket, "rootdirectory": f"retry{status}"})
+        )
+        calls: list[tuple[str, Callable[[], object]]] = [
+            ("put_content", lambda: driver.put_content("/r/file", b"retried")),
+            ("get_content", lambda: driver.get_content("/r/file")),
+            ("stat", lambda: driver.stat("/r/file")),
+            ("list", lambda: driver.list("/r")),
+            ("move", lambda: driver.move("/r/file", "/r/moved")),
+            ("delete", lambda: driver.delete("/r")),
+        ]
+        for name, call in calls:
+            proxy.fail_next(1, status)
+            call()
+            assert proxy.injected == 1, name
+        with pytest.raises(PathNotFoundError):
+            driver.stat("/r/moved")
+
+
+def test_persistent_errors_give_up_with_a_typed_error(
+    gcs_emulator: GCSEmulator, gcs_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service that keeps failing ends in a StorageDriverError naming the verb and path."""
+    with FlakyProxy(gcs_emulator.endpoint) as proxy:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.endpoint)
+        parameters = GCSParameters.from_mapping({"bucket": gcs_bucket})
+        driver = validated(GCSDriver(parameters, retry_timeout=1.0))
+        proxy.fail_next(1000, 503)
+        with pytest.raises(StorageDriverError) as caught:
+            driver.get_content("/never")
+        assert not isinstance(caught.value, PathNotFoundError)
+        assert "gcs: get_content /never" in str(caught.value)
+        assert proxy.injected > 1

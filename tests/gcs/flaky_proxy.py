@@ -1,0 +1,107 @@
+"""A real HTTP proxy on 127.0.0.1 that answers some requests with errors, for retry tests.
+
+:class:`FlakyProxy` forwards every request to an upstream server (an emulator) and relays
+its answer, except that the first ``failures`` requests whose path contains ``match`` get the
+``status`` it was told to inject instead (429 or a 5xx), without reaching the upstream. The
+driver under test talks to the proxy as if it were the service, so its retry policy meets
+real HTTP errors over a real socket.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+_HOP_BY_HOP = {"connection", "transfer-encoding", "keep-alive", "content-length"}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients hanging up on kept-alive connections are not errors here."""
+
+
+class FlakyProxy:
+    """Forwards to ``upstream``; injects ``status`` into the first matching requests."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urlsplit(upstream)
+        self.lock = threading.Lock()
+        self.failures = 0
+        self.status = 503
+        self.match = ""
+        self.injected = 0
+        self.forwarded = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with proxy.lock:
+                    inject = proxy.failures > 0 and proxy.match in self.path
+                    if inject:
+                        proxy.failures -= 1
+                        proxy.injected += 1
+                    else:
+                        proxy.forwarded += 1
+                if inject:
+                    payload = b'{"error": {"code": %d, "message": "injected"}}' % proxy.status
+                    self.send_response(proxy.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                self._forward(body)
+
+            def _forward(self, body: bytes) -> None:
+                conn = http.client.HTTPConnection(
+                    proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=60
+                )
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                conn.request(self.command, self.path, body=body or None, headers=headers)
+                response = conn.getresponse()
+                payload = response.read()
+                conn.close()
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in _HOP_BY_HOP:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _handle
+
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        """The proxy's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def fail_next(self, count: int, status: int = 503, match: str = "") -> None:
+        """Answer the next ``count`` requests whose path contains ``match`` with ``status``."""
+        with self.lock:
+            self.failures, self.status, self.match = count, status, match
+            self.injected = 0
+
+    def __enter__(self) -> FlakyProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
