@@ -17,6 +17,7 @@ from distribution_storage.conformance.base import ConformanceBase
 from distribution_storage.conformance.helpers import assert_names_driver, random_bytes
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.errors import InvalidPathError, PathNotFoundError
+from distribution_storage.driver.paths import ROOT
 
 VALID_EXAMPLES = (
     "/a",
@@ -85,6 +86,30 @@ class ContentCases(ConformanceBase):
                     pytest.fail(f"{name}({path!r}) raised no InvalidPathError")
         with pytest.raises(PathNotFoundError):
             driver.stat(prefix)
+
+    def test_root_is_not_a_file(self, driver: StorageDriver, prefix: str) -> None:
+        """The file verbs reject ``/`` with InvalidPathError; ``list("/")`` accepts it.
+
+        ``delete("/")`` and moving ``/`` are left out on purpose: on a broken wrapper they
+        would destroy the store the suite runs against.
+        """
+        calls: list[tuple[str, Callable[[], object]]] = [
+            ("put_content", lambda: driver.put_content(ROOT, b"x")),
+            ("get_content", lambda: driver.get_content(ROOT)),
+            ("reader", lambda: driver.reader(ROOT)),
+            ("writer", lambda: driver.writer(ROOT)),
+            ("move to", lambda: driver.move(f"{prefix}/missing", ROOT)),
+            ("redirect_url", lambda: driver.redirect_url(ROOT)),
+        ]
+        for name, call in calls:
+            try:
+                call()
+            except InvalidPathError as exc:
+                assert_names_driver(exc, driver)
+            else:
+                pytest.fail(f"{name}('/') raised no InvalidPathError")
+        driver.put_content(f"{prefix}/file", b"x")
+        assert prefix in driver.list(ROOT)
 
     @pytest.mark.parametrize("sample", sorted(SAMPLES))
     def test_write_read(self, driver: StorageDriver, prefix: str, sample: str) -> None:
