@@ -11,10 +11,12 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -50,13 +52,16 @@ def free_port() -> int:
         return port
 
 
-def wait_ready(address: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+def wait_ready(
+    address: str, process: subprocess.Popen[bytes], log: IO[bytes], timeout: float = 20
+) -> None:
     """Wait until ``/v2/`` answers, or fail with the process's output."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            out = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"server exited with {process.returncode}: {out}")
+            log.seek(0)
+            output = log.read().decode(errors="replace")
+            pytest.fail(f"server exited with {process.returncode}: {output}")
         with (
             contextlib.suppress(OSError),
             urllib.request.urlopen(f"http://{address}/v2/", timeout=2) as response,
@@ -69,20 +74,19 @@ def wait_ready(address: str, process: subprocess.Popen[bytes], timeout: float = 
 
 @contextlib.contextmanager
 def running(command: list[str], address: str) -> Iterator[str]:
-    """Run a server process until the block ends."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        wait_ready(address, process)
-        yield address
-    finally:
-        process.terminate()
+    """Run a server process until the block ends; its output goes to a temporary file."""
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+            wait_ready(address, process, log)
+            yield address
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def skopeo(*args: str) -> str:
