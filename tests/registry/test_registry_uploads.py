@@ -6,8 +6,11 @@ import hashlib
 import io
 import itertools
 import re
+import subprocess
+import sys
 import threading
 import tracemalloc
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -281,4 +284,29 @@ def test_any_chunking_and_resuming_yields_the_same_blob(
             upload = Registry(registry.driver).repository("prop").uploads.resume(upload.id)
     digest = upload.commit(Digest.of(data), size=len(data)).digest
     with repo.blobs.open(digest) as stream:
+        assert stream.read() == data
+
+
+def test_resume_in_another_process(tmp_path: Path) -> None:
+    root = str(tmp_path / "store")
+    script = (
+        "import sys\n"
+        "from distribution_storage import open_driver\n"
+        "from distribution_storage.registry import Registry\n"
+        "registry = Registry(open_driver('filesystem', rootdirectory=sys.argv[1]))\n"
+        "with registry.repository('app').uploads.create() as upload:\n"
+        "    upload.write(b'written by the first process; ')\n"
+        "print(upload.id)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, root], capture_output=True, text=True, check=True
+    )
+    upload_id = result.stdout.strip()
+    registry = Registry(open_driver("filesystem", rootdirectory=root))
+    with registry.repository("app").uploads.resume(upload_id) as upload:
+        assert upload.offset == 30
+        upload.write(b"finished by the second", offset=30)
+        data = b"written by the first process; finished by the second"
+        assert upload.commit(Digest.of(data), size=len(data)).digest == Digest.of(data)
+    with registry.repository("app").blobs.open(Digest.of(data)) as stream:
         assert stream.read() == data
