@@ -54,9 +54,11 @@ def model_machine(driver: StorageDriver, prefix: str) -> type[RuleBasedStateMach
             self.ever_dirs: set[str] = set()
 
         def path(self, parts: list[str]) -> str:
+            """The path of ``parts`` below this example's root."""
             return f"{self.root}/{'/'.join(parts)}"
 
         def ancestors(self, path: str) -> list[str]:
+            """The directories between this example's root and ``path``, nearest first."""
             found = []
             parent = parent_of(path)
             while parent != self.root:
@@ -65,23 +67,28 @@ def model_machine(driver: StorageDriver, prefix: str) -> type[RuleBasedStateMach
             return found
 
         def live_dirs(self) -> set[str]:
+            """The directories that hold at least one file now."""
             return {d for path in self.files for d in self.ancestors(path)}
 
         def may_hold_file(self, path: str) -> bool:
+            """Whether the contract defines a file at ``path``: never a directory, no file above."""
             if path in self.ever_dirs:
                 return False
             return not any(d in self.files for d in self.ancestors(path))
 
         def store(self, path: str, data: bytes) -> None:
+            """Record a file in the model."""
             self.files[path] = data
             self.ever_dirs.update(self.ancestors(path))
 
         def remove(self, target: str) -> None:
+            """Forget ``target`` and everything below it."""
             for path in [p for p in self.files if p == target or p.startswith(target + "/")]:
                 del self.files[path]
 
         @initialize(files=SEED)
         def seed(self, files: dict[tuple[str, ...], bytes]) -> None:
+            """Start from a few files, so that prefix siblings meet early."""
             for parts, data in files.items():
                 path = self.path(list(parts))
                 if self.may_hold_file(path):
@@ -90,6 +97,7 @@ def model_machine(driver: StorageDriver, prefix: str) -> type[RuleBasedStateMach
 
         @rule(parts=PARTS, data=CONTENT)
         def put(self, parts: list[str], data: bytes) -> None:
+            """put_content replaces the file."""
             path = self.path(parts)
             assume(self.may_hold_file(path))
             driver.put_content(path, data)
@@ -97,6 +105,7 @@ def model_machine(driver: StorageDriver, prefix: str) -> type[RuleBasedStateMach
 
         @rule(parts=PARTS, first=CONTENT.filter(bool), second=CONTENT)
         def append(self, parts: list[str], first: bytes, second: bytes) -> None:
+            """A writer closed after ``first`` resumes, adds ``second`` and commits."""
             path = self.path(parts)
             assume(self.may_hold_file(path))
             writer = driver.writer(path)
@@ -112,6 +121,7 @@ def model_machine(driver: StorageDriver, prefix: str) -> type[RuleBasedStateMach
         @precondition(lambda self: bool(self.files))
         @rule(data=st.data(), parts=PARTS)
         def move(self, data: st.DataObject, parts: list[str]) -> None:
+            """A file moves, overwriting the destination."""
             source = data.draw(st.sampled_from(sorted(self.files)))
             dest = self.path(parts)
             assume(dest != source and self.may_hold_file(dest))
@@ -122,12 +132,14 @@ def model_machine(driver: StorageDriver, prefix: str) -> type[RuleBasedStateMach
         @precondition(lambda self: bool(self.files))
         @rule(data=st.data())
         def delete(self, data: st.DataObject) -> None:
+            """A file or a directory goes, with everything below it."""
             target = data.draw(st.sampled_from(sorted(set(self.files) | self.live_dirs())))
             driver.delete(target)
             self.remove(target)
 
         @rule(parts=PARTS)
         def delete_missing(self, parts: list[str]) -> None:
+            """Deleting a path that never existed raises PathNotFoundError."""
             path = self.path(parts)
             assume(path not in self.files and path not in self.ever_dirs)
             with pytest.raises(PathNotFoundError):
@@ -135,6 +147,7 @@ def model_machine(driver: StorageDriver, prefix: str) -> type[RuleBasedStateMach
 
         @rule(parts=PARTS)
         def get(self, parts: list[str]) -> None:
+            """get_content returns the model's bytes, or PathNotFoundError."""
             path = self.path(parts)
             if path in self.files:
                 assert driver.get_content(path) == self.files[path]
@@ -145,6 +158,7 @@ def model_machine(driver: StorageDriver, prefix: str) -> type[RuleBasedStateMach
         @precondition(lambda self: bool(self.files))
         @rule(data=st.data())
         def stat(self, data: st.DataObject) -> None:
+            """stat reports the size and kind of a file or a directory."""
             target = data.draw(st.sampled_from(sorted(set(self.files) | self.live_dirs())))
             info = driver.stat(target)
             assert info.path == target
@@ -156,6 +170,7 @@ def model_machine(driver: StorageDriver, prefix: str) -> type[RuleBasedStateMach
         @precondition(lambda self: bool(self.files))
         @rule(data=st.data())
         def list_directory(self, data: st.DataObject) -> None:
+            """list holds every child with files below it, plus only emptied directories."""
             directory = data.draw(st.sampled_from(sorted(self.live_dirs() | {self.root})))
             expected = {
                 path if parent_of(path) == directory else self.child_of(directory, path)
@@ -169,11 +184,13 @@ def model_machine(driver: StorageDriver, prefix: str) -> type[RuleBasedStateMach
                 assert extra in self.ever_dirs, f"{extra} listed but never written"
 
         def child_of(self, directory: str, path: str) -> str:
+            """The direct child of ``directory`` on the way to ``path``."""
             rest = path[len(directory) + 1 :]
             return f"{directory}/{rest.split('/', 1)[0]}"
 
         @rule()
         def walk(self) -> None:
+            """walk yields every file with its size, in order, and the live directories."""
             try:
                 entries = list(driver.walk(self.root))
             except PathNotFoundError:
@@ -188,6 +205,7 @@ def model_machine(driver: StorageDriver, prefix: str) -> type[RuleBasedStateMach
             assert self.live_dirs() <= dirs <= self.ever_dirs
 
         def teardown(self) -> None:
+            """Delete this example's directory."""
             remove_tree(driver, self.root)
 
     return DriverModel
