@@ -27,6 +27,7 @@ import requests
 from google.api_core import exceptions as gexc
 from google.api_core.client_info import ClientInfo
 from google.auth.credentials import AnonymousCredentials, Credentials
+from google.auth.exceptions import DefaultCredentialsError
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
@@ -89,11 +90,7 @@ class GCSDriver(StorageDriver):
             emulator = f"http://{emulator}"
         self._endpoint = emulator or "https://storage.googleapis.com"
         account = parameters.service_account
-        self._signer = (
-            service_account.Credentials.from_service_account_info(account)  # type: ignore[no-untyped-call]
-            if account
-            else None
-        )
+        self._signer = _signer(account) if account else None
         project = str(account.get("project_id", "")) if account else ""
         credentials: Credentials
         if emulator:
@@ -103,7 +100,7 @@ class GCSDriver(StorageDriver):
         else:
             try:
                 credentials, found = google.auth.default(scopes=[_SCOPE])
-            except google.auth.exceptions.DefaultCredentialsError:
+            except DefaultCredentialsError:
                 raise ConfigurationError(
                     "no credentials: set keyfile or credentials, or configure application "
                     "default credentials",
@@ -477,6 +474,17 @@ class GCSDriver(StorageDriver):
 
     def __repr__(self) -> str:
         return f"GCSDriver(bucket={self.parameters.bucket!r}, root={self._prefix!r})"
+
+
+def _signer(account: dict[str, Any]) -> service_account.Credentials:
+    """Service-account credentials from the key fields; a bad key is a ConfigurationError."""
+    try:
+        return service_account.Credentials.from_service_account_info(account)  # type: ignore[no-untyped-call,no-any-return]
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise ConfigurationError(
+            f"not a usable service-account key ({type(exc).__name__})",
+            key="storage.gcs.credentials",
+        ) from None
 
 
 def _pooled(session: _S, size: int) -> _S:

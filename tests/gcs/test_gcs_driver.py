@@ -299,3 +299,13 @@ def test_persistent_errors_give_up_with_a_typed_error(
         assert not isinstance(caught.value, PathNotFoundError)
         assert "gcs: get_content /never" in str(caught.value)
         assert proxy.injected > 1
+
+
+def test_unusable_key_is_a_configuration_error_without_the_key(
+    gcs_params: Params, service_account_info: dict[str, str]
+) -> None:
+    """A private key that is not a PEM key fails clearly, and the text shows none of it."""
+    broken = {**service_account_info, "private_key": "-----BEGIN PRIVATE KEY-----\nbm9wZQ==\n"}
+    with pytest.raises(ConfigurationError) as caught:
+        GCSDriver.from_parameters(gcs_params(credentials=broken))
+    assert "credentials" in str(caught.value) and "bm9wZQ" not in str(caught.value)
