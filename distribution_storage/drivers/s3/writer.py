@@ -15,6 +15,9 @@ aborts the upload and removes an object the rebase left behind.
 
 from __future__ import annotations
 
+import contextlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
 MAX_PARTS = 10_000
 EQUAL_PARTS = 5_000
 GROWTH_STEP = 500
+UPLOADS_IN_FLIGHT = 4
+"""Parts one writer uploads at the same time while the caller goes on writing."""
 
 
 def part_size(
@@ -81,19 +86,40 @@ class S3Writer(FileWriter):
         self._buffer = bytearray(buffer)
         self._resumed = upload_id is not None or owns_object
         self._owns_object = owns_object
+        self._in_flight: deque[tuple[int, Future[Part]]] = deque()
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def size(self) -> int:
         """Bytes written so far, including those persisted by earlier sessions."""
-        return sum(part.size for part in self._parts) + len(self._buffer)
+        sent = sum(part.size for part in self._parts)
+        return sent + sum(size for size, _ in self._in_flight) + len(self._buffer)
 
     @property
     def parts(self) -> list[Part]:
         """The parts uploaded so far (for tests and diagnostics)."""
         return list(self._parts)
 
+    def _next_number(self) -> int:
+        return len(self._parts) + len(self._in_flight) + 1
+
     def _next_part_size(self) -> int:
-        return self._driver.part_size(len(self._parts) + 1)
+        return self._driver.part_size(self._next_number())
+
+    def _drain(self) -> None:
+        """Wait for the parts in flight; raise the first failure once all have ended."""
+        failure: BaseException | None = None
+        while self._in_flight:
+            _, future = self._in_flight.popleft()
+            try:
+                self._parts.append(future.result())
+            except BaseException as exc:  # the first failure wins; the others ended too
+                failure = failure or exc
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if failure is not None:
+            raise failure
 
     def _write(self, data: bytes | bytearray | memoryview) -> None:
         self._buffer += data
@@ -109,6 +135,7 @@ class S3Writer(FileWriter):
         elif self._upload_id is None and not self._owns_object:
             # An empty part marks "zero bytes written" for a resumed writer to find.
             self._flush_part(0, "close")
+        self._drain()
 
     def _commit(self) -> None:
         if self._upload_id is None:
@@ -122,11 +149,14 @@ class S3Writer(FileWriter):
             return
         if self._buffer:
             self._write(b"")
-        if self._buffer or not self._parts:
+        if self._buffer or not (self._parts or self._in_flight):
             self._flush_part(len(self._buffer), "commit")
+        self._drain()
         self._complete("commit")
 
     def _cancel(self) -> None:
+        with contextlib.suppress(Exception):
+            self._drain()
         with s3_errors(self._driver.errors, "cancel", self.path):
             if self._upload_id is not None:
                 self._client.abort_multipart_upload(
@@ -139,27 +169,42 @@ class S3Writer(FileWriter):
 
     def _make_growable(self) -> None:
         """Rebase first if new bytes would follow a part S3 only accepts as the last."""
-        if self._buffer and self._parts and self._parts[-1].size < MIN_CHUNK_SIZE:
+        short_last = bool(self._parts) and self._parts[-1].size < MIN_CHUNK_SIZE
+        if self._buffer and short_last and not self._in_flight:
             self._rebase()
 
     def _flush_part(self, size: int, operation: str = "write") -> None:
-        """Upload the first ``size`` buffered bytes as the next part."""
+        """Send the first ``size`` buffered bytes as the next part, in the background.
+
+        At most ``UPLOADS_IN_FLIGHT`` parts travel at once; the oldest is waited for
+        before another starts, so a failure surfaces at the next write, close or commit.
+        """
         if self._upload_id is None:
             self._start_upload(fresh=not self._resumed, operation=operation)
-        number = len(self._parts) + 1
+        number = self._next_number()
         if number > MAX_PARTS:
             raise StorageDriverError(f"{operation} {self.path}: more than {MAX_PARTS} parts")
         body = bytes(self._buffer[:size])
-        with s3_errors(self._driver.errors, operation, self.path):
-            response = self._client.upload_part(
-                Bucket=self._bucket,
-                Key=self._key,
-                UploadId=self._upload_id,
-                PartNumber=number,
-                Body=body,
-            )
-        self._parts.append(Part(number, response["ETag"], size))
         del self._buffer[:size]
+        upload_id = self._upload_id
+
+        def send() -> Part:
+            with s3_errors(self._driver.errors, operation, self.path):
+                response = self._client.upload_part(
+                    Bucket=self._bucket,
+                    Key=self._key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=body,
+                )
+            return Part(number, response["ETag"], len(body))
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=UPLOADS_IN_FLIGHT)
+        while len(self._in_flight) >= UPLOADS_IN_FLIGHT:
+            _, oldest = self._in_flight.popleft()
+            self._parts.append(oldest.result())
+        self._in_flight.append((len(body), self._pool.submit(send)))
 
     def _start_upload(self, *, fresh: bool, operation: str = "write") -> None:
         if fresh:
