@@ -108,6 +108,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
     server: RegistryServer
 
     def log_message(self, format: str, *args: Any) -> None:
+        """Log a request only with ``--verbose``."""
         if self.server.verbose:
             super().log_message(format, *args)
 
@@ -207,22 +208,26 @@ class RegistryHandler(BaseHTTPRequestHandler):
     # --- routes ---------------------------------------------------------------------------
 
     def base_get(self) -> None:
+        """``GET /v2/``: the API version check."""
         self._json(200, {})
 
     base_head = base_get
 
     def catalog_get(self) -> None:
+        """``GET /v2/_catalog``: repository names, paged."""
         n, last = self._page()
         names = self.server.registry.catalog(n=n, last=last)
         self._json(200, {"repositories": names}, self._next_link("/v2/_catalog", n, names))
 
     def tags_get(self, name: str) -> None:
+        """``GET /v2/<name>/tags/list``: tags, paged."""
         n, last = self._page()
         tags = self._repo(name).tags.list(n=n, last=last)
         link = self._next_link(f"/v2/{name}/tags/list", n, tags)
         self._json(200, {"name": name, "tags": tags}, link)
 
     def referrers_get(self, name: str, digest: str) -> None:
+        """``GET /v2/<name>/referrers/<digest>``: an index of the manifests whose subject it is."""
         artifact_type = self.query.get("artifactType")
         found = self._repo(name).manifests.referrers(
             Digest.parse(digest), artifact_type=artifact_type
@@ -235,6 +240,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
         self._send(200, headers, json.dumps(index).encode())
 
     def manifest_get(self, name: str, reference: str) -> None:
+        """``GET``/``HEAD /v2/<name>/manifests/<reference>``, by tag or digest."""
         repo = self._repo(name)
         manifest = repo.manifests.get(repo.resolve(reference))
         headers = {
@@ -247,6 +253,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
     manifest_head = manifest_get
 
     def manifest_put(self, name: str, reference: str) -> None:
+        """``PUT /v2/<name>/manifests/<reference>``: verify, store, tag."""
         repo = self._repo(name)
         declared = int(self.headers.get("Content-Length") or 0)
         if declared > MAX_MANIFEST_SIZE:
@@ -270,6 +277,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
         self._send(201, headers)
 
     def manifest_delete(self, name: str, reference: str) -> None:
+        """``DELETE`` a manifest by digest, or a tag by name."""
         self._require_delete()
         repo = self._repo(name)
         if ":" in reference:
@@ -279,6 +287,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
         self._send(202)
 
     def blob_get(self, name: str, digest: str) -> None:
+        """``GET``/``HEAD /v2/<name>/blobs/<digest>``: content (ranges) or a redirect."""
         blobs = self._repo(name).blobs
         parsed = Digest.parse(digest)
         descriptor = blobs.stat(parsed)
@@ -311,6 +320,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
     blob_head = blob_get
 
     def blob_delete(self, name: str, digest: str) -> None:
+        """``DELETE /v2/<name>/blobs/<digest>``: unlink from the repository."""
         self._require_delete()
         self._repo(name).blobs.delete(Digest.parse(digest))
         self._send(202)
@@ -327,6 +337,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
         self._send(201, headers)
 
     def upload_post(self, name: str, upload_id: str) -> None:
+        """``POST /v2/<name>/blobs/uploads/``: mount, monolithic upload, or a new session."""
         repo = self._repo(name)
         mount, source = self.query.get("mount"), self.query.get("from")
         if mount and source:
@@ -344,11 +355,13 @@ class RegistryHandler(BaseHTTPRequestHandler):
         self._send(202, self._upload_headers(name, session.id, 0))
 
     def upload_get(self, name: str, upload_id: str) -> None:
+        """``GET`` an upload's status: its offset."""
         with self._repo(name).uploads.resume(upload_id) as session:
             offset = session.offset
         self._send(204, self._upload_headers(name, upload_id, offset))
 
     def upload_patch(self, name: str, upload_id: str) -> None:
+        """``PATCH``: append a chunk (``Content-Range`` checked against the offset)."""
         with self._repo(name).uploads.resume(upload_id) as session:
             start = re.fullmatch(r"(\d+)-(\d+)", self.headers.get("Content-Range", "").strip())
             offset = int(start[1]) if start else None
@@ -356,6 +369,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
         self._send(202, self._upload_headers(name, upload_id, session.offset))
 
     def upload_put(self, name: str, upload_id: str) -> None:
+        """``PUT ?digest=``: append a last chunk, if any, and commit."""
         if "digest" not in self.query:
             raise HTTPError(400, "DIGEST_INVALID", "the digest query parameter is required")
         digest = Digest.parse(self.query["digest"])
@@ -364,6 +378,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
             self._created(name, session.commit(digest).digest)
 
     def upload_delete(self, name: str, upload_id: str) -> None:
+        """``DELETE``: cancel the upload."""
         self._repo(name).uploads.cancel(upload_id)
         self._send(204)
 
