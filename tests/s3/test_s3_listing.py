@@ -87,6 +87,9 @@ def test_walk_of_a_missing_directory_raises_path_not_found(driver: S3Driver) -> 
         list(driver.walk("/absent"))
     with pytest.raises(PathNotFoundError):
         list(driver.walk("/absent", start_after="/absent/x"))
+    with pytest.raises(PathNotFoundError):
+        list(driver.walk("/present/file"))
+    assert list(driver.walk("/present", start_after="/present/zzz")) == []
 
 
 @pytest.fixture

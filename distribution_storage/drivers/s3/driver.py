@@ -261,7 +261,13 @@ class S3Driver(StorageDriver):
         with s3_errors(self.errors, "walk", path):
             yield from walk_order(listing(), base=path, after=after, prune=prune)
             if not seen and path != ROOT:
-                self.stat(path)
+                # Nothing listed: fine for a directory walked past its end, not for a file
+                # or a missing path (the contract's walk lists the path first).
+                page = self.client.list_objects_v2(
+                    Bucket=self.settings.bucket, Prefix=prefix, MaxKeys=1
+                )
+                if not page.get("Contents"):
+                    raise PathNotFoundError(path)
 
     # -- writing --------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Bytes are buffered and sent as parts of exactly the planned size (:func:`part_size`:
 ``chunksize`` for the first 5,000 parts, then doubling every 500 parts up to S3's 5 GiB, so
-a stream never runs out of S3's 10,000 parts before S3's 5 TiB object limit). ``close``
+a stream never runs out of S3's 10,000 parts before S3's 5 TiB object limit); up to four
+parts travel at once while the caller goes on writing. ``close``
 sends the buffered tail as one more part and leaves the upload open; a writer opened with
 ``append=True`` (in this process or another) finds that upload again through
 ListMultipartUploads and ListParts. S3 only accepts a part under 5 MiB as the last one, so
