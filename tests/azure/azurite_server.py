@@ -8,6 +8,7 @@ missing package or a server that does not come up fails the test; nothing is ski
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -49,6 +50,16 @@ class Azurite:
             self.process.wait(10)
 
 
+def loopback_without_proxy() -> None:
+    """Keep HTTP clients from sending 127.0.0.1 traffic to a proxy the machine may set."""
+    for name in ("NO_PROXY", "no_proxy"):
+        entries = [e for e in os.environ.get(name, "").split(",") if e]
+        for host in ("127.0.0.1", "localhost"):
+            if host not in entries:
+                entries.append(host)
+        os.environ[name] = ",".join(entries)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -59,6 +70,7 @@ def free_port() -> int:
 
 def start_azurite(workdir: Path) -> Azurite:
     """Start ``azurite-blob`` in memory on a free port and wait until it answers."""
+    loopback_without_proxy()
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed (Azurite needs Node.js)")

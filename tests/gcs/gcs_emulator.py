@@ -62,6 +62,16 @@ def emulator_binary() -> Path:
     return binary
 
 
+def loopback_without_proxy() -> None:
+    """Keep HTTP clients from sending 127.0.0.1 traffic to a proxy the machine may set."""
+    for name in ("NO_PROXY", "no_proxy"):
+        entries = [e for e in os.environ.get(name, "").split(",") if e]
+        for host in ("127.0.0.1", "localhost"):
+            if host not in entries:
+                entries.append(host)
+        os.environ[name] = ",".join(entries)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -72,6 +82,7 @@ def free_port() -> int:
 
 def start_emulator(workdir: Path) -> GCSEmulator:
     """Start fake-gcs-server on a free port and wait until it answers."""
+    loopback_without_proxy()
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     log = workdir / "fake-gcs-server.log"
