@@ -10,6 +10,7 @@ arithmetic with the real constants, and a real upload whose plan is shortened
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -176,3 +177,25 @@ def test_a_real_upload_grows_its_parts_past_the_equal_part_count(
     resumed = new_driver(equal_parts=2).writer("/up/grow", append=True)
     resumed.commit()
     assert sha256(driver.get_content("/up/grow")) == sha256(data)
+
+
+def test_resume_pages_through_more_than_1000_parts(new_driver: Factory, s3_admin: Any) -> None:
+    # S3 checks part sizes only when an upload completes, so 1,001 one-byte parts make a
+    # cheap upload whose ListParts needs two pages.
+    driver = new_driver()
+    bucket, key = driver.settings.bucket, driver.key("/up/many-parts")
+    upload_id = s3_admin.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+
+    def upload(number: int) -> None:
+        s3_admin.upload_part(
+            Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=b"p"
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(upload, range(1, 1002)))
+    counter = RequestCounter(driver.client)
+    resumed = driver.writer("/up/many-parts", append=True)
+    assert resumed.size == 1001
+    assert counter.calls["ListParts"] == 2
+    resumed.cancel()
+    assert s3_admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
