@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from interop_support import ServerFactory, pull, push
+from interop_support import ServerFactory, curl, pull, push
 from oci_images import Layout, image, multi_arch, read_layout
 
 from distribution_storage import open_driver
@@ -106,3 +106,33 @@ def test_distribution_serves_a_store_written_by_the_sdk(
     src_tags, src_blobs = read_layout(source.root)
     assert tags == src_tags
     assert blobs == src_blobs
+
+
+def test_sdk_finishes_an_upload_distribution_started(
+    tmp_path: Path, distribution_server: ServerFactory
+) -> None:
+    store = tmp_path / "store"
+    base = "http://" + distribution_server(store)
+    status, headers, _ = curl("POST", f"{base}/v2/half/done/blobs/uploads/")
+    assert status == 202
+    upload_id = headers["docker-upload-uuid"]
+    first, second = b"started by distribution, " * 100, b"finished by the SDK"
+    octets = {"Content-Type": "application/octet-stream"}
+    status, headers, _ = curl(
+        "PATCH", _absolute(base, headers["location"]), data=first, headers=octets
+    )
+    assert (status, headers["range"]) == (202, f"0-{len(first) - 1}")
+
+    registry = Registry(open_driver("filesystem", rootdirectory=str(store)))
+    repo = registry.repository("half/done")
+    assert repo.uploads.started_at(upload_id).tzinfo is not None
+    with repo.uploads.resume(upload_id) as upload:
+        assert upload.offset == len(first)
+        upload.write(second, offset=len(first))
+        digest = upload.commit(Digest.of(first + second)).digest
+    status, _, body = curl("GET", f"{base}/v2/half/done/blobs/{digest}")
+    assert (status, body) == (200, first + second)
+
+
+def _absolute(base: str, location: str) -> str:
+    return location if location.startswith("http") else base + location
