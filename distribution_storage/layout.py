@@ -26,6 +26,7 @@ _NAME_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 _NAME = re.compile(rf"{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 _UPLOAD_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+_HEX = re.compile(r"[0-9a-f]+")
 _HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 
@@ -96,7 +97,7 @@ class Digest:
         expected = _HEX_LENGTHS.get(algorithm)
         if expected is None:
             raise DigestInvalidError(value, f"unsupported algorithm {algorithm!r}")
-        if len(hex_part) != expected or not all(c in "0123456789abcdef" for c in hex_part):
+        if len(hex_part) != expected or not _HEX.fullmatch(hex_part):
             raise DigestInvalidError(value, f"expected {expected} lowercase hex digits")
         return cls(algorithm, hex_part)
 
