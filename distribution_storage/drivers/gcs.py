@@ -187,8 +187,10 @@ class GCSDriver(StorageDriver):
     def _path(self, key: str) -> str:
         return "/" + key[len(self._prefix) :]
 
-    def _hidden(self, key: str) -> bool:
-        return key.startswith(f"{self._prefix}{SESSIONS}/") or key.endswith("/")
+    @staticmethod
+    def _hidden(key: str) -> bool:
+        """Session placeholders (of this store or one nested in it) and folder markers."""
+        return key.startswith(f"{SESSIONS}/") or f"/{SESSIONS}/" in key or key.endswith("/")
 
     def _list(self, prefix: str, **options: Any) -> Iterator[storage.Blob]:
         blobs = self._client.list_blobs(self._bucket, prefix=prefix, retry=self._retry, **options)
@@ -324,17 +326,26 @@ class GCSDriver(StorageDriver):
         return missing
 
     def _subtree_keys(self, path: str) -> _Keys:
+        """Every key to remove for ``path``: the object, all below it, its upload sessions.
+
+        Sessions of stores nested below ``path`` are found by the same flat listing; every
+        session removed is cancelled too.
+        """
         key = self._key(path)
-        keys = [blob.name for blob in self._list(key + "/")]
+        below = list(self._client.list_blobs(self._bucket, prefix=key + "/", retry=self._retry))
+        holders = [blob for blob in below if f"/{SESSIONS}/" in f"/{blob.name}"]
+        keys = [blob.name for blob in below if f"/{SESSIONS}/" not in f"/{blob.name}"]
         if self._bucket.get_blob(key, retry=self._retry) is not None:
             keys.append(key)
         session = self._session_key(path)
         for holder in self._client.list_blobs(self._bucket, prefix=session, retry=self._retry):
             if holder.name == session or holder.name.startswith(session + "/"):
-                uri, _ = placeholder_state(holder.metadata)
-                if uri:
-                    self.upload_session(uri).abort()
-                keys.append(holder.name)
+                holders.append(holder)
+        for holder in holders:
+            uri, _ = placeholder_state(holder.metadata)
+            if uri:
+                self.upload_session(uri).abort()
+            keys.append(holder.name)
         return keys
 
     def _delete_keys(self, keys: _Keys) -> None:

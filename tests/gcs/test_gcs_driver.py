@@ -309,3 +309,18 @@ def test_unusable_key_is_a_configuration_error_without_the_key(
     with pytest.raises(ConfigurationError) as caught:
         GCSDriver.from_parameters(gcs_params(credentials=broken))
     assert "credentials" in str(caught.value) and "bm9wZQ" not in str(caught.value)
+
+
+def test_a_nested_store_hides_its_uploads_from_the_outer_one(gcs_params: Params) -> None:
+    """A store rooted inside another one keeps its pending uploads out of the outer walk."""
+    outer = validated(GCSDriver.from_parameters(gcs_params(rootdirectory="outer")))
+    inner = validated(GCSDriver.from_parameters(gcs_params(rootdirectory="outer/inner")))
+    inner.put_content("/done", b"visible")
+    writer = inner.writer("/pending/data")
+    writer.write(b"not yet")
+    writer.close()
+    assert [info.path for info in outer.walk("/")] == ["/inner", "/inner/done"]
+    assert outer.list("/inner") == ["/inner/done"]
+    outer.delete("/inner")
+    with pytest.raises(PathNotFoundError):
+        inner.writer("/pending/data", append=True)
