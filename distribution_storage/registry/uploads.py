@@ -137,7 +137,11 @@ class UploadSession:
     def write(self, data: bytes | bytearray | memoryview, *, offset: int | None = None) -> int:
         """Append ``data``; with ``offset``, only if the upload is at that offset. New offset."""
         self._check_open(offset)
-        self._writer.write(data)
+        try:
+            self._writer.write(data)
+        except BaseException:
+            self._hasher = None  # how much reached storage is unknown: re-hash at commit
+            raise
         if self._hasher is not None:
             self._hasher.update(data)
         return self.offset

@@ -17,7 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from distribution_storage import open_driver
-from distribution_storage.driver.contract import StorageDriver
+from distribution_storage.driver.contract import FileWriter, StorageDriver
+from distribution_storage.driver.delegating import DelegatingDriver
+from distribution_storage.driver.errors import StorageDriverError
 from distribution_storage.layout import (
     Digest,
     blob_data_path,
@@ -310,3 +312,49 @@ def test_resume_in_another_process(tmp_path: Path) -> None:
         assert upload.commit(Digest.of(data), size=len(data)).digest == Digest.of(data)
     with registry.repository("app").blobs.open(Digest.of(data)) as stream:
         assert stream.read() == data
+
+
+class _FailingWriteDriver(DelegatingDriver):
+    """A real driver whose upload writers store half of one chunk, then fail."""
+
+    def writer(self, path: str, *, append: bool = False) -> FileWriter:
+        return _HalfWriter(self.inner.writer(path, append=append))
+
+
+class _HalfWriter(FileWriter):
+    def __init__(self, inner: FileWriter) -> None:
+        super().__init__(inner.path)
+        self.inner = inner
+
+    @property
+    def size(self) -> int:
+        return self.inner.size
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
+        if len(data) > 100:
+            self.inner.write(data[: len(data) // 2])
+            raise OSError("connection reset")
+        self.inner.write(data)
+
+    def _close(self) -> None:
+        self.inner.close()
+
+    def _commit(self) -> None:
+        self.inner.commit()
+
+    def _cancel(self) -> None:
+        self.inner.cancel()
+
+
+def test_failed_write_falls_back_to_rehashing(driver: StorageDriver) -> None:
+    registry = Registry(_FailingWriteDriver(driver))
+    repo = registry.repository("app")
+    upload = repo.uploads.create()
+    upload.write(b"small")
+    with pytest.raises(StorageDriverError):
+        upload.write(b"x" * 200)
+    assert upload.offset == 105
+    upload.close()
+    resumed = repo.uploads.resume(upload.id)
+    stored = b"small" + b"x" * 100
+    assert resumed.commit(Digest.of(stored), size=len(stored)).size == 105
