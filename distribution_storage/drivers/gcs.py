@@ -194,13 +194,16 @@ class GCSDriver(StorageDriver):
 
     def _list(self, prefix: str, **options: Any) -> Iterator[storage.Blob]:
         blobs = self._client.list_blobs(self._bucket, prefix=prefix, retry=self._retry, **options)
-        return (blob for blob in blobs if not self._hidden(blob.name))
+        return (b for b in blobs if not (self._hidden(b.name) or _is_placeholder(b)))
 
     # verbs --------------------------------------------------------------------------------
 
     def get_content(self, path: str) -> bytes:
         with self._errors("get_content", path):
-            data: bytes = self._bucket.blob(self._key(path)).download_as_bytes(retry=self._retry)
+            blob = self._bucket.blob(self._key(path))
+            data: bytes = blob.download_as_bytes(retry=self._retry)
+        if _is_placeholder(blob):
+            raise PathNotFoundError(path)  # an upload distribution (Go) left unfinished here
         return data
 
     def put_content(self, path: str, data: bytes) -> None:
@@ -212,7 +215,7 @@ class GCSDriver(StorageDriver):
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         with self._errors("reader", path):
             blob = self._bucket.get_blob(self._key(path), retry=self._retry)
-            if blob is None:
+            if blob is None or _is_placeholder(blob):
                 raise PathNotFoundError(path)
             if offset >= (blob.size or 0):
                 return io.BytesIO(b"")
@@ -225,11 +228,18 @@ class GCSDriver(StorageDriver):
             return GCSWriter(self, path)
         with self._errors("writer", path):
             holder = self._bucket.get_blob(self._session_key(path), retry=self._retry)
+            blob = None
+            if holder is None:
+                # distribution (Go) keeps its placeholder at the path itself: resume that too
+                blob = self._bucket.get_blob(self._key(path), retry=self._retry)
+                if blob is not None and _is_placeholder(blob):
+                    holder = blob
             if holder is not None:
                 uri, offset = placeholder_state(holder.metadata)
                 tail = holder.download_as_bytes(retry=self._retry) if holder.size else b""
-                return GCSWriter(self, path, session_uri=uri, offset=offset, tail=tail)
-            blob = self._bucket.get_blob(self._key(path), retry=self._retry)
+                return GCSWriter(
+                    self, path, session_uri=uri, offset=offset, tail=tail, resumed=holder is blob
+                )
         if blob is None:
             raise PathNotFoundError(path)
         writer = GCSWriter(self, path, resumed=True)
@@ -244,7 +254,7 @@ class GCSDriver(StorageDriver):
             return FileInfo(ROOT, 0, datetime.now(UTC), True)
         with self._errors("stat", path):
             blob = self._bucket.get_blob(self._key(path), retry=self._retry)
-            if blob is not None:
+            if blob is not None and not _is_placeholder(blob):
                 return FileInfo(path, blob.size or 0, _mod_time(blob), False)
             child = self._first_below(path)
         if child is None:
@@ -266,7 +276,7 @@ class GCSDriver(StorageDriver):
             pages = self._client.list_blobs(
                 self._bucket, prefix=prefix, delimiter="/", retry=self._retry
             )
-            names = [blob.name for blob in pages if blob.name != prefix]
+            names = [b.name for b in pages if b.name != prefix and not _is_placeholder(b)]
             dirs = list(pages.prefixes)
         children = {key[len(prefix) :].rstrip("/") for key in [*names, *dirs]}
         children.discard(SESSIONS)
@@ -333,9 +343,12 @@ class GCSDriver(StorageDriver):
         """
         key = self._key(path)
         below = list(self._client.list_blobs(self._bucket, prefix=key + "/", retry=self._retry))
-        holders = [blob for blob in below if f"/{SESSIONS}/" in f"/{blob.name}"]
-        keys = [blob.name for blob in below if f"/{SESSIONS}/" not in f"/{blob.name}"]
-        if self._bucket.get_blob(key, retry=self._retry) is not None:
+        holders = [blob for blob in below if _is_placeholder(blob)]
+        keys = [blob.name for blob in below if not _is_placeholder(blob)]
+        blob = self._bucket.get_blob(key, retry=self._retry)
+        if blob is not None and _is_placeholder(blob):
+            holders.append(blob)
+        elif blob is not None:
             keys.append(key)
         session = self._session_key(path)
         for holder in self._client.list_blobs(self._bucket, prefix=session, retry=self._retry):
@@ -504,6 +517,11 @@ def _pooled(session: _S, size: int) -> _S:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
+
+
+def _is_placeholder(blob: storage.Blob) -> bool:
+    """Tell whether ``blob`` is an upload-session placeholder (ours, or distribution's)."""
+    return bool(blob.content_type == SESSION_CONTENT_TYPE)
 
 
 def _mod_time(blob: storage.Blob) -> datetime:

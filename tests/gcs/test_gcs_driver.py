@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -128,8 +129,6 @@ def test_resume_in_new_instances_across_256k(
     gcs_params: Params, gcs_emulator: GCSEmulator, gcs_bucket: str, sizes: tuple[int, ...]
 ) -> None:
     """Each session closes, a new driver resumes it; unfinished data stays invisible."""
-    import os
-
     params = gcs_params(rootdirectory="resume")
     path = f"/uploads/u-{sizes[0]}-{sizes[1]}/data"
     written = b""
@@ -324,3 +323,32 @@ def test_a_nested_store_hides_its_uploads_from_the_outer_one(gcs_params: Params)
     outer.delete("/inner")
     with pytest.raises(PathNotFoundError):
         inner.writer("/pending/data", append=True)
+
+
+def test_resumes_an_upload_distribution_left_at_the_path(
+    gcs_params: Params, gcs_emulator: GCSEmulator, gcs_bucket: str
+) -> None:
+    """distribution's own placeholder (at the path itself) is hidden, and resumable here."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    params = gcs_params(rootdirectory="goplace")
+    client = storage.Client(project="test", credentials=AnonymousCredentials())
+    bucket = client.bucket(gcs_bucket)
+    key = "goplace/uploads/x/data"
+    sent, tail = os.urandom(256 * KiB), b"unsent tail"
+    uri = bucket.blob(key).create_resumable_upload_session(content_type="application/octet-stream")
+    ack = requests.put(uri, data=sent, headers={"Content-Range": f"bytes 0-{len(sent) - 1}/*"})
+    assert ack.status_code == 308
+    holder = bucket.blob(key)
+    holder.metadata = {"Session-URI": uri, "Offset": str(len(sent))}
+    holder.upload_from_string(tail, content_type=SESSION_CONTENT_TYPE)
+
+    driver = validated(GCSDriver.from_parameters(params))
+    _assert_invisible(driver, "/uploads/x/data")
+    writer = driver.writer("/uploads/x/data", append=True)
+    assert writer.size == len(sent) + len(tail)
+    writer.write(b"+more")
+    writer.commit()
+    assert driver.get_content("/uploads/x/data") == sent + tail + b"+more"
+    driver.delete("/uploads")
