@@ -52,7 +52,7 @@ class SuiteOptions:
     concurrent_putters: int = 8
     concurrent_put_size: int = 1 * MiB
     many_entries: int = 1001
-    state_machine_examples: int = 25
+    state_machine_examples: int = 20
     state_machine_steps: int = 25
     state_machine_shrink: bool = False
     state_machine_derandomize: bool = False
@@ -62,7 +62,7 @@ class SuiteOptions:
     quick_concurrent_read_size: int = 4 * MiB
     quick_concurrent_file_size: int = 256 * KiB
     quick_concurrent_put_size: int = 128 * KiB
-    quick_state_machine_examples: int = 10
+    quick_state_machine_examples: int = 8
 
     def __post_init__(self) -> None:
         if self.many_entries <= 1000:
