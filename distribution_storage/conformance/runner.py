@@ -10,6 +10,7 @@ not declare together with how many cases skipped for it.
 from __future__ import annotations
 
 import collections
+import importlib.util
 import secrets
 import tempfile
 from collections.abc import Sequence
@@ -105,6 +106,13 @@ def run_conformance(
     plugin objects (to observe the reports, for instance). The suite writes only below
     ``/conformance-<random>`` directories at the driver's root and deletes them.
     """
+    if importlib.util.find_spec("hypothesis") is None:
+        # Say so before pytest starts, rather than as a collection error.
+        raise ModuleNotFoundError(
+            "the conformance suite needs hypothesis: "
+            "pip install 'distribution-storage[conformance]'",
+            name="hypothesis",
+        )
     effective = (options or SuiteOptions()).effective(quick)
     plugin = RunnerPlugin(factory, effective)
     with tempfile.TemporaryDirectory(prefix="distribution-storage-conformance-") as tmp:
