@@ -7,31 +7,25 @@ request where the service takes one (emulators often do not: the driver then del
 object by object, in parallel). Unfinished uploads are resumable upload sessions whose state
 is kept in placeholder objects under the hidden namespace ``_upload-sessions~`` of the root
 (``~`` cannot occur in a path, so no path can collide with it and listings leave it out); see
-:mod:`.gcs_writer`. ``redirect_url`` is a V4 signed URL when a service-account key is
-configured. Calls are retried with backoff on 429, 5xx and connection errors.
-``STORAGE_EMULATOR_HOST`` points the driver at an emulator, with anonymous credentials.
+:mod:`.gcs_writer`. Placeholders distribution (Go) leaves at the path itself are hidden from
+reads and listings too, and resumable. ``redirect_url`` is a V4 signed URL when a
+service-account key is configured. Calls are retried with backoff on 429, 5xx and connection
+errors. The client and credentials come from :mod:`.gcs_client`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO, Self, TypeVar
+from typing import Any, BinaryIO, Self
 
-import google.auth
 import requests
 from google.api_core import exceptions as gexc
-from google.api_core.client_info import ClientInfo
-from google.auth.credentials import AnonymousCredentials, Credentials
-from google.auth.exceptions import DefaultCredentialsError
-from google.auth.transport.requests import AuthorizedSession
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
-from google.oauth2 import service_account
 
 from distribution_storage.driver.contract import (
     Capability,
@@ -46,6 +40,7 @@ from distribution_storage.driver.errors import (
     StorageDriverError,
 )
 from distribution_storage.driver.paths import ROOT, is_under, join, walk_key
+from distribution_storage.drivers.gcs_client import connect
 from distribution_storage.drivers.gcs_parameters import GCSParameters
 from distribution_storage.drivers.gcs_writer import (
     SESSION_CONTENT_TYPE,
@@ -57,7 +52,6 @@ from distribution_storage.drivers.gcs_writer import (
 SESSIONS = "_upload-sessions~"
 """The hidden namespace (under the root) holding upload-session placeholders."""
 REDIRECT_TTL = timedelta(minutes=20)
-_SCOPE = "https://www.googleapis.com/auth/devstorage.full_control"
 _BATCH_LIMIT = 100
 _CAPABILITIES = frozenset(
     {
@@ -68,7 +62,6 @@ _CAPABILITIES = frozenset(
     }
 )
 _Keys = list[str]
-_S = TypeVar("_S", bound=requests.Session)
 _Pairs = list[tuple[str, str]]
 
 
@@ -85,42 +78,12 @@ class GCSDriver(StorageDriver):
         )
         self._retry_timeout = retry_timeout
         self._batch_supported = True
-        emulator = os.environ.get("STORAGE_EMULATOR_HOST", "").rstrip("/")
-        if emulator and "://" not in emulator:
-            emulator = f"http://{emulator}"
-        self._endpoint = emulator or "https://storage.googleapis.com"
-        account = parameters.service_account
-        self._signer = _signer(account) if account else None
-        project = str(account.get("project_id", "")) if account else ""
-        credentials: Credentials
-        if emulator:
-            credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
-        elif self._signer is not None:
-            credentials = self._signer.with_scopes([_SCOPE])
-        else:
-            try:
-                credentials, found = google.auth.default(scopes=[_SCOPE])
-            except DefaultCredentialsError:
-                raise ConfigurationError(
-                    "no credentials: set keyfile or credentials, or configure application "
-                    "default credentials",
-                    key="storage.gcs.credentials",
-                ) from None
-            project = project or (found or "")
-        info = None
-        if parameters.useragent:
-            info = ClientInfo(user_agent=parameters.useragent)  # type: ignore[no-untyped-call]
-        self._client = storage.Client(
-            project=project or os.environ.get("GOOGLE_CLOUD_PROJECT") or None,
-            credentials=credentials,
-            client_info=info,
-            _http=_pooled(
-                AuthorizedSession(credentials),  # type: ignore[no-untyped-call]
-                parameters.maxconcurrency,
-            ),
-        )
+        connection = connect(parameters)
+        self._client = connection.client
+        self._endpoint = connection.endpoint
+        self._signer = connection.signer
+        self._sessions_http = connection.sessions_http
         self._bucket = self._client.bucket(parameters.bucket)
-        self._sessions_http = _pooled(requests.Session(), parameters.maxconcurrency)
         self._check_bucket()
 
     @classmethod
@@ -498,25 +461,6 @@ class GCSDriver(StorageDriver):
 
     def __repr__(self) -> str:
         return f"GCSDriver(bucket={self.parameters.bucket!r}, root={self._prefix!r})"
-
-
-def _signer(account: dict[str, Any]) -> service_account.Credentials:
-    """Service-account credentials from the key fields; a bad key is a ConfigurationError."""
-    try:
-        return service_account.Credentials.from_service_account_info(account)  # type: ignore[no-untyped-call,no-any-return]
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise ConfigurationError(
-            f"not a usable service-account key ({type(exc).__name__})",
-            key="storage.gcs.credentials",
-        ) from None
-
-
-def _pooled(session: _S, size: int) -> _S:
-    """``session`` with connection pools of ``size`` per host (threads share the driver)."""
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=size)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
 
 
 def _is_placeholder(blob: storage.Blob) -> bool:
