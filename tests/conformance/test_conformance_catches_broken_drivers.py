@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 import pytest
@@ -118,6 +119,58 @@ class MixingPutDriver(InMemoryDriver):
         super().put_content(path, bytes(buffer))
 
 
+class PruneIgnoringDriver(InMemoryDriver):
+    """walk never skips a subtree."""
+
+    def walk(
+        self,
+        path: str = ROOT,
+        *,
+        start_after: str | None = None,
+        prune: WalkPrune | None = None,
+    ) -> Iterator[FileInfo]:
+        return super().walk(path, start_after=start_after)
+
+
+class FrozenClockDriver(InMemoryDriver):
+    """stat reports the time of the first write forever."""
+
+    def stat(self, path: str) -> FileInfo:
+        info = super().stat(path)
+        return FileInfo(info.path, info.size, datetime(2020, 1, 1, tzinfo=UTC), info.is_dir)
+
+
+class _KeepingWriter(FileWriter):
+    """A writer whose cancel only closes, so the bytes stay."""
+
+    def __init__(self, inner: FileWriter) -> None:
+        super().__init__(inner.path)
+        self._inner = inner
+
+    @property
+    def size(self) -> int:
+        return self._inner.size
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
+        self._inner.write(data)
+
+    def _close(self) -> None:
+        self._inner.close()
+
+    def _commit(self) -> None:
+        self._inner.commit()
+
+    def _cancel(self) -> None:
+        self._inner.close()
+
+
+class CancelKeepingDriver(InMemoryDriver):
+    """cancel keeps what was written."""
+
+    def writer(self, path: str, *, append: bool = False) -> FileWriter:
+        return _KeepingWriter(super().writer(path, append=append))
+
+
 class Outcomes:
     """A pytest plugin recording each case's outcome (a failed teardown counts as failed)."""
 
@@ -205,6 +258,24 @@ BROKEN = [
         "test_errors_name_the_driver or test_read_nonexistent",
         {"test_errors_name_the_driver_and_hide_credentials"},
         id="error-leaks-credential",
+    ),
+    pytest.param(
+        PruneIgnoringDriver,
+        "test_walk",
+        {"test_walk_prunes_a_directory"},
+        id="walk-ignores-prune",
+    ),
+    pytest.param(
+        FrozenClockDriver,
+        "test_stat",
+        {"test_stat"},
+        id="mod-time-never-changes",
+    ),
+    pytest.param(
+        CancelKeepingDriver,
+        "test_cancel or test_write_after or test_continue_stream_append_small",
+        {"test_cancel_leaves_nothing", "test_write_after_cancel_raises"},
+        id="cancel-keeps-bytes",
     ),
     pytest.param(
         MixingPutDriver,
