@@ -69,8 +69,9 @@ LOG_LEVELS = (
 class S3Settings:
     """Everything the driver needs, with distribution's defaults.
 
-    ``max_attempts`` (botocore's retry budget, with exponential backoff on throttling, 5xx
-    and connection errors) is not a distribution parameter; tests shorten it.
+    ``max_attempts`` (attempts per request, the first included, with botocore's exponential
+    backoff on throttling, 5xx and connection errors) is not a distribution parameter;
+    tests shorten it.
     """
 
     bucket: str
