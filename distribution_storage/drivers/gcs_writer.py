@@ -68,9 +68,11 @@ class GCSUploadSession:
             if response.status_code in (200, 201):
                 return end
             if response.status_code == 308:
-                acked = max(acked, _acknowledged(response))
+                before, acked = acked, max(acked, _acknowledged(response))
                 if acked >= end and total is None:
                     return acked
+                if acked == before:  # nothing taken: back off rather than spin
+                    attempt = _backoff(attempt, deadline, None)
                 continue
             if response.status_code in _RETRYABLE:
                 attempt = _backoff(attempt, deadline, None)
