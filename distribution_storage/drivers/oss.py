@@ -23,9 +23,16 @@ import oss2
 from oss2 import exceptions as oss_errors
 from oss2.models import PartInfo
 
-from distribution_storage.driver.contract import Capability, FileInfo, FileWriter, StorageDriver
+from distribution_storage.driver.contract import (
+    Capability,
+    FileInfo,
+    FileWriter,
+    StorageDriver,
+    WalkPrune,
+)
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.driver.paths import ROOT
+from distribution_storage.drivers.listing_walk import walk_by_listing
 from distribution_storage.drivers.oss_parameters import (
     OSSParameters,
     encryption_headers,
@@ -317,18 +324,38 @@ class OSSDriver(StorageDriver):
             return FileInfo(path, 0, datetime.now(UTC), True)
         raise PathNotFoundError(path)
 
-    def list(self, path: str) -> builtins.list[str]:
-        """The direct children of ``path``: a prefix and delimiter listing."""
+    def _children(self, path: str) -> builtins.list[FileInfo]:
+        """Direct children with sizes and times, from one delimiter listing."""
         prefix = self.key(path) + "/" if path != ROOT else self._prefix
-        children = set()
+        children: dict[str, FileInfo] = {}
+        now = datetime.now(UTC)
         for entry in self._list(prefix, "/"):
             name = entry if isinstance(entry, str) else entry.key
             if name[len(prefix) :].startswith("~"):
                 continue  # the tails area
-            children.add(self._path_of(name))
+            child = self._path_of(name)
+            if isinstance(entry, str):
+                children[child] = FileInfo(child, 0, now, True)
+            else:
+                mod_time = datetime.fromtimestamp(entry.last_modified, UTC)
+                children.setdefault(child, FileInfo(child, int(entry.size), mod_time, False))
         if not children and path != ROOT:
             raise PathNotFoundError(path)
-        return sorted(children)
+        return list(children.values())
+
+    def list(self, path: str) -> builtins.list[str]:
+        """The direct children of ``path``: a prefix and delimiter listing."""
+        return sorted(info.path for info in self._children(path))
+
+    def walk(
+        self,
+        path: str = ROOT,
+        *,
+        start_after: str | None = None,
+        prune: WalkPrune | None = None,
+    ) -> Iterator[FileInfo]:
+        """The contract's walk, with one delimiter listing per directory and no stats."""
+        return walk_by_listing(self._children, path, start_after=start_after, prune=prune)
 
     def _server_copy(self, source: str, dest: str) -> None:
         src_key, dst_key = self.key(source), self.key(dest)

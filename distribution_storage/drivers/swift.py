@@ -22,9 +22,16 @@ from urllib.parse import quote, urlsplit
 from swiftclient import ClientException
 from swiftclient.utils import generate_temp_url
 
-from distribution_storage.driver.contract import Capability, FileInfo, FileWriter, StorageDriver
+from distribution_storage.driver.contract import (
+    Capability,
+    FileInfo,
+    FileWriter,
+    StorageDriver,
+    WalkPrune,
+)
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.driver.paths import ROOT
+from distribution_storage.drivers.listing_walk import walk_by_listing
 from distribution_storage.drivers.swift_parameters import SwiftParameters, parse_parameters
 from distribution_storage.drivers.swift_store import ObjectStream, SwiftStore, status
 from distribution_storage.drivers.swift_writer import Segment, SwiftWriter, UploadRecord
@@ -151,16 +158,36 @@ class SwiftDriver(StorageDriver):
         )
         return FileInfo(path, 0, mod_time, True)
 
-    def list(self, path: str) -> builtins.list[str]:
-        """The direct children of ``path``: a prefix and delimiter listing."""
+    def _children(self, path: str) -> builtins.list[FileInfo]:
+        """Direct children with sizes and times, from one delimiter listing."""
         prefix = self.store.files_key(path) + "/"
-        children = []
+        children: dict[str, FileInfo] = {}
+        now = datetime.now(UTC)
         for entry in self.store.listing(prefix, delimiter=True):
-            name = entry.get("subdir") or entry["name"]
-            children.append(self.store.path_of(name.rstrip("/")))
+            if "subdir" in entry:
+                child = self.store.path_of(entry["subdir"].rstrip("/"))
+                children[child] = FileInfo(child, 0, now, True)
+            else:
+                child = self.store.path_of(entry["name"])
+                stamp = datetime.fromisoformat(entry["last_modified"]).replace(tzinfo=UTC)
+                children.setdefault(child, FileInfo(child, int(entry["bytes"]), stamp, False))
         if not children and path != ROOT:
             raise PathNotFoundError(path)
-        return sorted(set(children))
+        return list(children.values())
+
+    def list(self, path: str) -> builtins.list[str]:
+        """The direct children of ``path``: a prefix and delimiter listing."""
+        return sorted(info.path for info in self._children(path))
+
+    def walk(
+        self,
+        path: str = ROOT,
+        *,
+        start_after: str | None = None,
+        prune: WalkPrune | None = None,
+    ) -> Iterator[FileInfo]:
+        """The contract's walk, with one delimiter listing per directory and no stats."""
+        return walk_by_listing(self._children, path, start_after=start_after, prune=prune)
 
     def move(self, source: str, dest: str) -> None:
         """Copy ``source`` to ``dest`` (an SLO by its manifest), then delete ``source``."""
@@ -261,16 +288,12 @@ class SwiftDriver(StorageDriver):
         return f"{parts.scheme}://{parts.netloc}{signed}"
 
     def _abort_uploads(self, path: str, *, older_than: datetime | None) -> int:
-        record_key = self.store.record_key(path)
-        if path == ROOT:
-            record_key = record_key.rstrip("/")
-        entries = self.store.listing(record_key + "/", delimiter=False)
-        if path != ROOT:
-            entries += [
-                e
-                for e in self.store.listing(record_key, delimiter=False, limit=1)
-                if e["name"] == record_key
-            ]
+        record_key = self.store.record_key(path).rstrip("/")
+        entries = [  # one listing: the record of path itself and those below it
+            e
+            for e in self.store.listing(record_key, delimiter=False)
+            if path == ROOT or e["name"] == record_key or e["name"].startswith(record_key + "/")
+        ]
         aborted = 0
         for entry in entries:
             if older_than is not None:

@@ -1,12 +1,16 @@
 """The whole conformance suite against the oss driver over the fake OSS server.
 
-The fake (``oss_fake``) is written from oss2's wire format; no real OSS endpoint is involved.
-5 MiB parts (OSS's smallest chunksize here) with a 16 MiB large stream still span several
-parts plus a short tail.
+The fake (``oss_fake``) is written from oss2's wire format; no real OSS endpoint is involved,
+unless ``DISTRIBUTION_STORAGE_OSS_BUCKET`` is set: then the same suite runs against that real
+bucket, with the other ``DISTRIBUTION_STORAGE_OSS_<PARAMETER>`` variables as the driver's
+parameters (``ACCESSKEYID``, ``ACCESSKEYSECRET``, ``REGION``, optionally ``ENDPOINT``,
+``ROOTDIRECTORY``...). 5 MiB parts with a 16 MiB large stream still span several parts plus a
+short tail.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -15,6 +19,18 @@ from distribution_storage.conformance import DriverConformance, DriverFactory, S
 from distribution_storage.drivers.oss import OSSDriver
 
 MiB = 1 << 20
+ENV_PREFIX = "DISTRIBUTION_STORAGE_OSS_"
+
+
+def real_bucket_parameters() -> dict[str, str] | None:
+    """Parameters of a real bucket from the environment, or None to use the fake."""
+    if not os.environ.get(ENV_PREFIX + "BUCKET"):
+        return None
+    return {
+        name[len(ENV_PREFIX) :].lower(): value
+        for name, value in os.environ.items()
+        if name.startswith(ENV_PREFIX) and value
+    }
 
 
 class TestOSSConformance(DriverConformance):
@@ -29,6 +45,9 @@ class TestOSSConformance(DriverConformance):
     )
 
     @pytest.fixture
-    def driver_factory(self, oss_params: dict[str, Any]) -> DriverFactory:
-        """New OSSDriver instances over one bucket."""
-        return lambda: OSSDriver.from_parameters(oss_params)
+    def driver_factory(self, request: pytest.FixtureRequest) -> DriverFactory:
+        """New OSSDriver instances over one bucket of the fake (or the real one)."""
+        params: dict[str, Any] | None = real_bucket_parameters()
+        if params is None:
+            params = request.getfixturevalue("oss_params")
+        return lambda: OSSDriver.from_parameters(params)
