@@ -130,3 +130,31 @@ def test_delete_many_shares_batches_and_reports_missing(driver: S3Driver) -> Non
     assert missing == ["/blobs/nope"]
     assert counter.calls["DeleteObjects"] == 1
     assert driver.list("/blobs") == ["/blobs/b1-keep", "/blobs/b2", "/blobs/b3"]
+
+
+@pytest.mark.parametrize(
+    "pruned",
+    [{"/t/a"}, {"/t/a/b"}, {"/t/a-b", "/t/b/deep"}, {"/t/a-"}, {"/t/b"}, {"/t/a/b", "/t/a0"}],
+)
+def test_prune_with_small_pages_jumps_and_still_matches_the_generic_walk(
+    tricky: S3Driver, pruned: set[str]
+) -> None:
+    tricky.list_page_size = 2
+
+    def prune(info: FileInfo) -> bool:
+        return info.path in pruned
+
+    for after in (None, "/t/a/b-c"):
+        assert paths(list(tricky.walk("/t", start_after=after, prune=prune))) == paths(
+            generic_walk(tricky, "/t", start_after=after, prune=prune)
+        )
+
+
+def test_a_pruned_subtree_is_not_paged_through(driver: S3Driver, s3_admin: Any) -> None:
+    keys = [f"root/r/big/f{i:02d}" for i in range(30)] + ["root/r/small/x"]
+    populate(s3_admin, driver.settings.bucket, keys)
+    driver.list_page_size = 10
+    counter = RequestCounter(driver.client)
+    walked = [i.path for i in driver.walk("/r", prune=lambda info: info.path == "/r/big")]
+    assert walked == ["/r/big", "/r/small", "/r/small/x"]
+    assert counter.calls == {"ListObjectsV2": 2}  # without the jump: 4 pages

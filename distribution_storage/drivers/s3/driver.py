@@ -40,6 +40,7 @@ from distribution_storage.drivers.s3.client import (
     s3_errors,
 )
 from distribution_storage.drivers.s3.listing import (
+    FlatListing,
     list_objects,
     start_after_ranges,
     walk_order,
@@ -53,6 +54,7 @@ from distribution_storage.drivers.s3.parameters import (
 from distribution_storage.drivers.s3.writer import Part, S3Writer, part_size
 
 REDIRECT_SECONDS = 20 * 60
+LIST_PAGE_SIZE = 1000
 DELETE_BATCH = 1000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -83,6 +85,8 @@ class S3Driver(StorageDriver):
         self.errors = S3ErrorContext(settings)
         self._prefix = settings.key_prefix
         self._equal_parts = equal_parts
+        self.list_page_size = LIST_PAGE_SIZE
+        """Keys per ListObjectsV2 page in ``walk`` (S3's maximum; tests lower it)."""
 
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, Any]) -> Self:
@@ -243,24 +247,14 @@ class S3Driver(StorageDriver):
         after: str | None,
         prune: WalkPrune | None,
     ) -> Iterator[FileInfo]:
-        seen = False
-
-        def listing() -> Iterator[Any]:
-            nonlocal seen
-            for first, stop in ranges:
-                for item in list_objects(
-                    self.client,
-                    self.settings.bucket,
-                    prefix,
-                    start_after=first,
-                    stop_before=stop,
-                ):
-                    seen = True
-                    yield item
-
+        listing = FlatListing(
+            self.client, self.settings.bucket, prefix, ranges, page_size=self.list_page_size
+        )
         with s3_errors(self.errors, "walk", path):
-            yield from walk_order(listing(), base=path, after=after, prune=prune)
-            if not seen and path != ROOT:
+            yield from walk_order(
+                listing, base=path, after=after, prune=prune, on_prune=listing.skip_subtree
+            )
+            if not listing.yielded and path != ROOT:
                 # Nothing listed: fine for a directory walked past its end, not for a file
                 # or a missing path (the contract's walk lists the path first).
                 page = self.client.list_objects_v2(

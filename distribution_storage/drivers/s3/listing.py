@@ -14,7 +14,7 @@ keys, and a pruned directory's subtree is skipped.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,33 +52,89 @@ def lowest_key_to_come(relative: str) -> str:
     return sort_key(relative)
 
 
-def list_objects(
-    client: Any,
-    bucket: str,
-    prefix: str,
-    *,
-    start_after: str | None = None,
-    stop_before: str | None = None,
-) -> Iterator[ListedKey]:
-    """Every object under ``prefix`` in byte order, after ``start_after``, before ``stop_before``.
+PAST_SUBTREE = "~"
+"""Appended to ``dir/`` in a ``StartAfter``: above every character a path may hold."""
 
-    Keys are given relative to ``prefix``; ``start_after`` and ``stop_before`` are full keys.
+
+class FlatListing:
+    """A flat, paginated ListObjectsV2 under ``prefix`` over byte ranges, in byte order.
+
+    ``ranges`` are ``(start_after, stop_before)`` pairs of full keys (None: unbounded), in
+    byte order; keys are yielded relative to ``prefix``. :meth:`skip_subtree` drops the rest
+    of a directory's keys, and when a page ends inside it the next request starts past it
+    (``StartAfter=dir/~``) instead of paging through it.
     """
-    request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-    if start_after:
-        request["StartAfter"] = start_after
-    while True:
-        page = client.list_objects_v2(**request)
-        for item in page.get("Contents", ()):
-            key: str = item["Key"]
-            if stop_before is not None and key >= stop_before:
+
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        prefix: str,
+        ranges: list[tuple[str | None, str | None]] | None = None,
+        *,
+        page_size: int = 1000,
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix
+        self.ranges = ranges if ranges is not None else [(None, None)]
+        self.page_size = page_size
+        self.requests = 0
+        self.yielded = False
+        self._skip: str | None = None
+
+    def skip_subtree(self, relative_dir: str) -> None:
+        """Leave out every key below ``relative_dir`` from here on."""
+        self._skip = relative_dir + "/"
+
+    def _skipped(self, relative: str) -> bool:
+        if self._skip is None:
+            return False
+        if relative.startswith(self._skip):
+            return True
+        if relative > self._skip:
+            self._skip = None
+        return False
+
+    def __iter__(self) -> Iterator[ListedKey]:
+        for start_after, stop_before in self.ranges:
+            yield from self._range(start_after, stop_before)
+
+    def _range(self, start_after: str | None, stop_before: str | None) -> Iterator[ListedKey]:
+        request: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Prefix": self.prefix,
+            "MaxKeys": self.page_size,
+        }
+        if start_after:
+            request["StartAfter"] = start_after
+        while True:
+            self.requests += 1
+            page = self.client.list_objects_v2(**request)
+            contents = page.get("Contents", ())
+            for item in contents:
+                key: str = item["Key"]
+                if stop_before is not None and key >= stop_before:
+                    return
+                relative = key[len(self.prefix) :]
+                if not self._skipped(relative):
+                    self.yielded = True
+                    yield ListedKey(relative, int(item["Size"]), item["LastModified"])
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
                 return
-            yield ListedKey(key[len(prefix) :], int(item["Size"]), item["LastModified"])
-        token = page.get("NextContinuationToken")
-        if not page.get("IsTruncated") or not token:
-            return
-        request["ContinuationToken"] = token
-        request.pop("StartAfter", None)
+            last = contents[-1]["Key"][len(self.prefix) :] if contents else ""
+            if self._skip is not None and last.startswith(self._skip):
+                request.pop("ContinuationToken", None)
+                request["StartAfter"] = self.prefix + self._skip + PAST_SUBTREE
+            else:
+                request["ContinuationToken"] = token
+                request.pop("StartAfter", None)
+
+
+def list_objects(client: Any, bucket: str, prefix: str) -> Iterator[ListedKey]:
+    """Every object under ``prefix`` in byte order, keys relative to ``prefix``."""
+    return iter(FlatListing(client, bucket, prefix))
 
 
 def start_after_ranges(relative_after: str) -> list[tuple[str, str | None]]:
@@ -103,17 +159,19 @@ def walk_order(
     base: str,
     after: str | None = None,
     prune: WalkPrune | None = None,
+    on_prune: Callable[[str], None] | None = None,
 ) -> Iterator[FileInfo]:
     """Files and inferred directories of a byte-ordered ``listing``, in walk order.
 
     ``base`` is the path the relative keys hang from; ``after`` (a relative key) drops
-    everything up to it in walk order; ``prune`` may skip a yielded directory's subtree.
+    everything up to it in walk order; ``prune`` may skip a yielded directory's subtree, and
+    ``on_prune`` hears of it (with the directory's relative key) so the listing can skip it.
     Keys that are not valid relative paths (directory markers ending in ``/``, foreign
     names) are ignored.
     """
     after_key = sort_key(after) if after is not None else None
     heap: list[tuple[str, ListedKey]] = []
-    emitter = _Emitter(base, after_key, prune)
+    emitter = _Emitter(base, after_key, prune, on_prune)
     for item in listing:
         parts = item.relative.split("/")
         if not all(is_valid_component(part) for part in parts):
@@ -132,10 +190,17 @@ def walk_order(
 class _Emitter:
     """Yields files in walk order with their not-yet-seen parent directories first."""
 
-    def __init__(self, base: str, after_key: str | None, prune: WalkPrune | None) -> None:
+    def __init__(
+        self,
+        base: str,
+        after_key: str | None,
+        prune: WalkPrune | None,
+        on_prune: Callable[[str], None] | None,
+    ) -> None:
         self.base = base
         self.after_key = after_key
         self.prune = prune
+        self.on_prune = on_prune
         self.entered: list[str] = []
         self.pruned: list[str] | None = None
 
@@ -163,5 +228,7 @@ class _Emitter:
             yield info
             if self.prune is not None and self.prune(info):
                 self.pruned = list(self.entered)
+                if self.on_prune is not None:
+                    self.on_prune("/".join(self.entered))
                 return
         yield FileInfo(self._path(parts), item.size, item.mod_time, False)
