@@ -8,7 +8,8 @@ listing with a small heap: a key leaves the heap as soon as no key still to come
 before it (the first ``-`` or ``.`` of the key just listed bounds what can). The heap only
 holds keys that sit between a name and a longer sibling name (``a-b/...`` waiting for
 ``a/...``), so it stays small on a registry's layout. Directories are inferred from the
-keys, and a pruned directory's subtree is skipped.
+keys, and a pruned directory's subtree is skipped: :class:`FlatListing` starts its next page
+past it rather than paging through it.
 """
 
 from __future__ import annotations
