@@ -281,15 +281,11 @@ class OSSDriver(StorageDriver):
         return OSSWriter(self, path, UploadState(None, [], b"", False))
 
     def _head(self, key: str, path: str) -> Any:
-        try:
-            with self._errors("stat", path):
+        with self._errors("stat", path):
+            try:
                 return self.bucket.head_object(key)
-        except PathNotFoundError:
-            return None
-        except StorageDriverError as exc:
-            if "404" in exc.detail or "NotFound" in exc.detail:
+            except oss_errors.NotFound:  # a HEAD's 404 has no body to name the code
                 return None
-            raise
 
     def _list(self, prefix: str, delimiter: str = "", limit: int = 1000) -> Iterator[Any]:
         """Listing entries (objects, and common prefixes as strings), every page."""

@@ -206,3 +206,21 @@ def test_server_going_away_mid_upload_is_a_clear_error() -> None:
         writer.commit()
     assert "cannot reach" in str(info.value) and ACCESS_KEY_SECRET not in str(info.value)
     assert "gone" not in server.fake.buckets[params["bucket"]]
+
+
+def test_part_size_grows_instead_of_running_out_of_parts(
+    oss_params: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distribution_storage.drivers import oss_writer
+
+    monkeypatch.setattr(oss_writer, "PARTS_PER_SIZE", 2)  # double after every 2 parts
+    driver = OSSDriver.from_parameters(oss_params)
+    data = bytes(range(256)) * (25 * 4096)  # 25 MiB: parts of 5, 5, 10 MiB and a 5 MiB tail
+    write_closed(driver, "/grown", data)
+    upload = next(iter(oss2.MultipartUploadIterator(driver.bucket)))
+    sizes = [p.size for p in oss2.PartIterator(driver.bucket, "grown", upload.upload_id)]
+    assert sizes == [5 * MiB, 5 * MiB, 10 * MiB, 5 * MiB]
+    writer = driver.writer("/grown", append=True)
+    writer.write(b"!")
+    writer.commit()
+    assert driver.get_content("/grown") == data + b"!"

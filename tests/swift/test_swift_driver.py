@@ -261,3 +261,24 @@ def test_server_going_away_mid_upload_fails_and_leaves_nothing_visible(tmp_path:
             driver.stat("/gone/blob")
     finally:
         stop_swift(again)
+
+
+def test_past_the_manifest_limit_segments_nest_in_sub_manifests(
+    make_swift_driver: MakeDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distribution_storage.drivers import swift_store
+
+    monkeypatch.setattr(swift_store, "MAX_MANIFEST_SEGMENTS", 2)
+    driver = make_swift_driver()
+    data = bytes(range(256)) * (5 * 4096) + b"end"  # 5 MiB + 3 bytes: six segments
+    writer = driver.writer("/nested/blob")
+    writer.write(data)
+    writer.commit()
+    assert len([k for k in stored_keys(driver) if "/manifest-" in k]) == 3
+    assert driver.stat("/nested/blob").size == len(data)
+    with driver.reader("/nested/blob", offset=3 * MiB - 1) as stream:
+        assert stream.read() == data[3 * MiB - 1 :]
+    driver.move("/nested/blob", "/nested/moved")
+    assert driver.get_content("/nested/moved") == data
+    driver.delete("/nested")
+    assert stored_keys(driver) == []
