@@ -36,7 +36,6 @@ class BlobRecord:
     digest: Digest
     size: int
     mod_time: datetime
-    path: str
 
 
 @dataclass
@@ -90,7 +89,7 @@ def scan_blobs(
             if strays is not None:
                 strays.append(info.path)
             continue
-        blobs[digest] = BlobRecord(digest, info.size, info.mod_time, info.path)
+        blobs[digest] = BlobRecord(digest, info.size, info.mod_time)
         if len(blobs) % 1000 == 0:
             progress(ProgressUpdate("scanning blobs", len(blobs)))
     progress(ProgressUpdate("scanning blobs", len(blobs), len(blobs)))

@@ -221,18 +221,21 @@ class StorageDriver(ABC):
         with flat listings override it.
         """
         after = walk_key(start_after) if start_after is not None else None
-        return self._walk_listing(path, after, prune, top=True)
+        return self._walk_listing(path, after, prune, self.list_infos, top=True)
 
     def _walk_listing(
         self,
         path: str,
         after: tuple[str, ...] | None,
         prune: WalkPrune | None,
+        list_infos: Callable[[str], builtins.list[FileInfo] | None],
         *,
         top: bool,
     ) -> Iterator[FileInfo]:
+        """The generic walk below ``path``; ``list_infos`` lists a directory with file info
+        (or returns None to have it listed and stat'ed entry by entry)."""
         try:
-            listed = self.list_infos(path)
+            listed = list_infos(path)
             if listed is None:
                 children: builtins.list[tuple[str, FileInfo | None]] = [
                     (child, None) for child in self.list(path)
@@ -256,9 +259,9 @@ class StorageDriver(ABC):
             if after is None or key > after:
                 yield info
                 if info.is_dir and not (prune and prune(info)):
-                    yield from self._walk_listing(child, None, prune, top=False)
+                    yield from self._walk_listing(child, None, prune, list_infos, top=False)
             elif info.is_dir:
-                yield from self._walk_listing(child, after, prune, top=False)
+                yield from self._walk_listing(child, after, prune, list_infos, top=False)
 
     def list_infos(self, path: str) -> builtins.list[FileInfo] | None:
         """The direct children of ``path`` with their file info, if the backend has it cheaply.

@@ -16,19 +16,25 @@ import contextlib
 import errno
 import os
 import secrets
-import shutil
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Self
 
-from distribution_storage.driver.contract import FileInfo, FileWriter, StorageDriver
+from distribution_storage.driver.contract import FileInfo, FileWriter, StorageDriver, WalkPrune
 from distribution_storage.driver.errors import (
     ConfigurationError,
     PathNotFoundError,
     StorageDriverError,
 )
 from distribution_storage.driver.parameters import ParameterReader
-from distribution_storage.driver.paths import ROOT, components, is_valid_component, join
+from distribution_storage.driver.paths import (
+    ROOT,
+    components,
+    is_valid_component,
+    join,
+    walk_key,
+)
 
 DEFAULT_ROOT = "/var/lib/registry"
 DEFAULT_MAX_THREADS = 100
@@ -76,13 +82,30 @@ class FilesystemDriver(StorageDriver):
         params.finish()
         return cls(root, maxthreads=threads)
 
+    def _inside(self, real: str) -> bool:
+        return real == self.root or real.startswith(self.root + os.sep)
+
     def _full(self, path: str) -> str:
         """The local path for ``path``, checked to stay inside the root."""
         full = os.path.join(self.root, *components(path))
-        real = os.path.realpath(full)
-        if real != self.root and not real.startswith(self.root + os.sep):
+        if not self._inside(os.path.realpath(full)):
             raise OutsideRootError(path)
         return full
+
+    def _entry(self, path: str, checked: dict[str, bool]) -> str:
+        """The local path of ``path`` whose *parent* is checked to stay inside the root.
+
+        The last component itself may be a symbolic link: deleting one removes the link,
+        never its target. ``checked`` caches parent checks across a batch.
+        """
+        parts = components(path)
+        parent = os.path.join(self.root, *parts[:-1])
+        inside = checked.get(parent)
+        if inside is None:
+            inside = checked[parent] = self._inside(os.path.realpath(parent))
+        if not inside:
+            raise OutsideRootError(path)
+        return os.path.join(parent, parts[-1])
 
     def get_content(self, path: str) -> bytes:
         with self._open_file(path, 0) as stream:
@@ -175,8 +198,29 @@ class FilesystemDriver(StorageDriver):
         return [join(path, name) for name in sorted(names) if is_valid_component(name)]
 
     def list_infos(self, path: str) -> builtins.list[FileInfo] | None:
-        """Children with their file info from one ``scandir`` (no symbolic links)."""
-        full = self._full(path)
+        """Children with their file info from one ``scandir`` (symbolic links left out)."""
+        return self._scan(path, self._full(path))
+
+    def walk(
+        self,
+        path: str = ROOT,
+        *,
+        start_after: str | None = None,
+        prune: WalkPrune | None = None,
+    ) -> Iterator[FileInfo]:
+        """The generic walk over ``scandir``; the root of the walk is checked once, and the
+        directories below it are reached without following a link, so need no check."""
+        top = self._full(path)
+        after = walk_key(start_after) if start_after is not None else None
+
+        def scan(directory: str) -> builtins.list[FileInfo]:
+            if directory == path:
+                return self._scan(path, top)
+            return self._scan(directory, os.path.join(self.root, *components(directory)))
+
+        return self._walk_listing(path, after, prune, scan, top=True)
+
+    def _scan(self, path: str, full: str) -> builtins.list[FileInfo]:
         infos = []
         try:
             with os.scandir(full) as entries:
@@ -184,7 +228,7 @@ class FilesystemDriver(StorageDriver):
                     if not is_valid_component(entry.name) or entry.is_symlink():
                         continue
                     st = entry.stat(follow_symlinks=False)
-                    is_dir = entry.is_dir(follow_symlinks=False)
+                    is_dir = stat.S_ISDIR(st.st_mode)
                     infos.append(
                         FileInfo(
                             join(path, entry.name),
@@ -214,16 +258,43 @@ class FilesystemDriver(StorageDriver):
             raise StorageDriverError(f"cannot move {source} to {dest}: {exc.strerror}") from exc
 
     def delete(self, path: str) -> None:
-        full = self._full(path)
-        if not os.path.lexists(full):
-            raise PathNotFoundError(path)
-        if os.path.isdir(full) and not os.path.islink(full):
-            shutil.rmtree(full)
+        self._delete(path, {})
+
+    def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
+        """Delete each path; parents shared by the batch are checked once."""
+        checked: dict[str, bool] = {}
+        missing = []
+        for path in paths:
+            try:
+                self._delete(path, checked)
+            except PathNotFoundError:
+                missing.append(path)
+        return missing
+
+    def _delete(self, path: str, checked: dict[str, bool]) -> None:
+        full = self._entry(path, checked)
+        try:
+            mode = os.lstat(full).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            raise PathNotFoundError(path) from None
+        if stat.S_ISDIR(mode):
+            _remove_tree(full)
         else:
             os.unlink(full)
 
     def __repr__(self) -> str:
         return f"FilesystemDriver(rootdirectory={self.root!r})"
+
+
+def _remove_tree(full: str) -> None:
+    """Remove a directory and everything in it, never following a symbolic link."""
+    with os.scandir(full) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                _remove_tree(entry.path)
+            else:
+                os.unlink(entry.path)
+    os.rmdir(full)
 
 
 class _FilesystemWriter(FileWriter):

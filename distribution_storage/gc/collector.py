@@ -5,8 +5,11 @@
 2. **Mark** every repository in a bounded thread pool (:mod:`distribution_storage.gc.mark`).
    Layer links and revision links younger than the grace period keep their blobs; so do blobs
    younger than it. Any read error stops the run here, before anything is deleted.
-3. **Re-check**: the repositories are walked again; any whose links changed since step 1 (a
-   push, a retag) are marked again, so content a push referenced meanwhile is not deleted.
+3. **Re-check** (with a grace period): the repositories are walked again; any whose links
+   changed since step 1 (a push, a retag) are marked again, so content a push referenced
+   meanwhile is not deleted. A grace period of 0 turns every protection for a running
+   registry off, the re-check included: the registry must then be read-only, as
+   distribution requires.
 4. **Sweep** (unless a dry run): manifest revisions and their tag-history entries first, then
    layer links, then blobs -- so a crash midway leaves only unreferenced blobs behind, never a
    link to a missing blob. Deletions go through ``delete_many`` (batched where the backend
@@ -88,9 +91,17 @@ def collect_garbage(
         dry_run=dry_run, delete_untagged=delete_untagged, grace_period_seconds=grace_period
     )
     skipped = set(skip_repositories)
+    phase = time.monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal phase
+        report.phase_seconds[name] = round(time.monotonic() - phase, 3)
+        phase = time.monotonic()
+
     blobs = scan_blobs(counting, progress=progress)
     repositories = scan_repositories(counting, progress=progress)
     cache = ManifestCache(counting)
+    lap("inventory")
 
     def mark_all(names: Sequence[str]) -> dict[str, RepositoryMark]:
         def one(name: str) -> RepositoryMark:
@@ -115,9 +126,12 @@ def collect_garbage(
         return results
 
     marks = mark_all(list(repositories))
-    changed = _recheck(counting, repositories, progress)
-    if changed:
-        marks.update(mark_all(changed))
+    lap("mark")
+    if grace_period > 0:  # with no grace period the registry must be read-only anyway
+        changed = _recheck(counting, repositories, progress)
+        if changed:
+            marks.update(mark_all(changed))
+        lap("recheck")
 
     marked: set[Digest] = set()
     for mark in marks.values():
@@ -140,6 +154,7 @@ def collect_garbage(
     report.blobs_marked = len(marked & set(blobs))
     if not dry_run:
         _sweep(counting, deletions, repositories, workers, progress)
+        lap("sweep")
     report.operations = counting.snapshot()
     report.seconds = round(time.monotonic() - started, 3)
     return report

@@ -52,6 +52,7 @@ class GCReport:
     deletions: list[Deletion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     operations: dict[str, int] = field(default_factory=dict)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
     def _count(self, kind: DeletionKind) -> int:
