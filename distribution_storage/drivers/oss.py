@@ -155,10 +155,15 @@ class OSSDriver(StorageDriver):
         with contextlib.suppress(oss_errors.NoSuchUpload), self._errors("abort", path):
             self.bucket.abort_multipart_upload(self.key(path), upload_id)
 
-    def put_tail(self, path: str, data: bytes) -> None:
-        """Store the unuploaded tail of a closed writer."""
+    def put_tail(self, path: str, data: bytes, upload_id: str | None, parts: list[Part]) -> None:
+        """Store the unuploaded tail of a closed writer, naming its upload and part bytes."""
+        headers = {
+            **self._headers,
+            "x-oss-meta-upload-id": upload_id or "",
+            "x-oss-meta-parts-size": str(sum(p.size for p in parts)),
+        }
         with self._errors("put tail", path):
-            self.bucket.put_object(self._tail_key(path), data, headers=self._headers)
+            self.bucket.put_object(self._tail_key(path), data, headers=headers)
 
     def delete_tail(self, path: str) -> None:
         """Remove the tail object of ``path``."""
@@ -188,25 +193,48 @@ class OSSDriver(StorageDriver):
                 return parts
             marker = result.next_marker
 
-    def _resume_state(self, path: str) -> UploadState | None:
-        key = self.key(path)
-        uploads = [u for u in self._open_uploads(key) if u.key == key]
-        tail: bytes | None = None
+    def _read_tail(self, path: str) -> tuple[bytes, str, int] | None:
+        """The tail object of ``path``: bytes, the upload it belongs to, bytes in parts."""
         try:
             with self._errors("read tail", path):
-                tail = self.bucket.get_object(self._tail_key(path)).read()
+                result = self.bucket.get_object(self._tail_key(path))
+                data = bytes(result.read())
         except PathNotFoundError:
-            tail = None
-        if not uploads and tail is None:
             return None
-        if not uploads:
-            return UploadState(None, [], tail or b"", tail_stored=True)
-        latest = max(uploads, key=lambda u: u.initiation_date)
-        for stale in uploads:
-            if stale is not latest:
+        headers = result.headers
+        return (
+            data,
+            headers.get("x-oss-meta-upload-id", ""),
+            int(headers.get("x-oss-meta-parts-size", "0")),
+        )
+
+    def _resume_state(self, path: str) -> UploadState | None:
+        key = self.key(path)
+        uploads = {u.upload_id: u for u in self._open_uploads(key) if u.key == key}
+        tail = self._read_tail(path)
+        if tail is None and not uploads:
+            return None
+        chosen: Any = None
+        if tail is not None and tail[1]:
+            chosen = uploads.get(tail[1])
+            if chosen is None:
+                raise StorageDriverError(
+                    f"cannot resume {path}: its multipart upload {tail[1]} is gone"
+                )
+        elif tail is None:
+            chosen = max(uploads.values(), key=lambda u: u.initiation_date)
+        for stale in uploads.values():
+            if stale is not chosen:
                 self.abort_upload(path, stale.upload_id)
-        parts = self._parts(path, latest.upload_id)
-        return UploadState(latest.upload_id, parts, tail or b"", tail_stored=tail is not None)
+        parts = self._parts(path, chosen.upload_id) if chosen is not None else []
+        if tail is not None and sum(p.size for p in parts) != tail[2]:
+            raise StorageDriverError(
+                f"cannot resume {path}: its upload holds {sum(p.size for p in parts)} bytes "
+                f"in parts where {tail[2]} were written"
+            )
+        upload_id = chosen.upload_id if chosen is not None else None
+        data = tail[0] if tail is not None else b""
+        return UploadState(upload_id, parts, data, tail_stored=tail is not None)
 
     def _adopt(self, path: str) -> UploadState:
         """An upload that continues the committed object at ``path``."""

@@ -90,7 +90,7 @@ class OSSWriter(FileWriter):
             self._upload_part(bytes(self._buffer))
             self._buffer.clear()
         if self._buffer or self._upload_id is None:
-            self._driver.put_tail(self.path, bytes(self._buffer))
+            self._driver.put_tail(self.path, bytes(self._buffer), self._upload_id, self._parts)
             self._tail_stored = True
         elif self._tail_stored:
             self._driver.delete_tail(self.path)

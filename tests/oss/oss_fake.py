@@ -387,11 +387,11 @@ class OSSRequestHandler(BaseHTTPRequestHandler):
         raise OSSError(405, "MethodNotAllowed", "The specified method is not allowed.")
 
     def stored_headers(self) -> dict[str, str]:
-        """Headers an object keeps (server-side encryption)."""
+        """Headers an object keeps (server-side encryption, user metadata)."""
         return {
             k.lower(): v
             for k, v in self.headers.items()
-            if k.lower().startswith("x-oss-server-side-encryption")
+            if k.lower().startswith(("x-oss-server-side-encryption", "x-oss-meta-"))
         }
 
     @staticmethod

@@ -224,3 +224,16 @@ def test_part_size_grows_instead_of_running_out_of_parts(
     writer.write(b"!")
     writer.commit()
     assert driver.get_content("/grown") == data + b"!"
+
+
+def test_resuming_an_upload_that_lost_its_parts_is_a_clear_error(
+    oss_params: dict[str, Any],
+) -> None:
+    driver = OSSDriver.from_parameters(oss_params)
+    write_closed(driver, "/lost", b"l" * (5 * MiB + 10))  # one part and a tail
+    upload = next(iter(oss2.MultipartUploadIterator(driver.bucket)))
+    driver.bucket.abort_multipart_upload("lost", upload.upload_id)  # someone else aborted it
+    with pytest.raises(StorageDriverError, match="is gone"):
+        driver.writer("/lost", append=True)
+    with pytest.raises(PathNotFoundError):
+        driver.stat("/lost")
