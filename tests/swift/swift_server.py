@@ -4,9 +4,9 @@ Run as a script by the test fixture: ``python swift_server.py WORKDIR``. It bind
 on 127.0.0.1 (free ports), writes ``swift.conf``, the server configs and one-replica rings into
 WORKDIR, loads each server with ``swift.common.wsgi.loadapp`` and serves them all with
 eventlet. It prints ``READY <proxy_port>`` on stdout once the proxy answers, then runs until
-killed. tempauth's tokens live in a small in-process dict cache (the ``cache`` filter below),
-so no memcached is needed. Auth: ``http://127.0.0.1:PORT/auth/v1.0``, ``test:tester`` /
-``testing``.
+killed or until the process that started it is gone. tempauth's tokens live in a small
+in-process dict cache (the ``cache`` filter below), so no memcached is needed. Auth:
+``http://127.0.0.1:PORT/auth/v1.0``, ``test:tester`` / ``testing``.
 """
 
 from __future__ import annotations
@@ -205,8 +205,9 @@ def main() -> None:
         eventlet.spawn(wsgi.server, sockets[kind], app, log=null_log, max_size=1000)
     eventlet.sleep(0)
     print(f"READY {ports['proxy']}", flush=True)
-    while True:
-        eventlet.sleep(3600)
+    parent = os.getppid()
+    while os.getppid() == parent:  # never outlive the test run that started it
+        eventlet.sleep(1)
 
 
 if __name__ == "__main__":
