@@ -282,3 +282,45 @@ def test_past_the_manifest_limit_segments_nest_in_sub_manifests(
     assert driver.get_content("/nested/moved") == data
     driver.delete("/nested")
     assert stored_keys(driver) == []
+
+
+def test_without_bulk_delete_objects_are_deleted_one_by_one(make_swift_driver: MakeDriver) -> None:
+    driver = make_swift_driver()
+    driver.store.bulk_limit = 0  # as on a cluster whose /info offers no bulk_delete
+    assert Capability.BATCH_DELETE not in driver.capabilities
+    for name in ("a", "b", "c"):
+        driver.put_content(f"/one/{name}", b"1")
+    writer = driver.writer("/one/big")
+    writer.write(b"2" * (MiB + 1))
+    writer.commit()
+    assert driver.delete_many(["/one", "/missing"]) == ["/missing"]
+    assert stored_keys(driver) == []
+
+
+def test_keystone_options_reach_swiftclient(swift_server: SwiftServer) -> None:
+    from distribution_storage.drivers.swift_parameters import connection_options
+
+    params = parse_parameters(
+        swift_server.parameters(
+            authurl="https://keystone.example/v3",
+            tenant="proj",
+            tenantid="p-1",
+            domain="users",
+            tenantdomainid="d-2",
+            region="RegionTwo",
+            endpointtype="internal",
+            insecureskipverify=True,
+        )
+    )
+    options = connection_options(params)
+    assert options["auth_version"] == "3" and options["insecure"] is True
+    assert options["os_options"] == {
+        "endpoint_type": "internal",
+        "region_name": "RegionTwo",
+        "tenant_name": "proj",
+        "project_name": "proj",
+        "tenant_id": "p-1",
+        "project_id": "p-1",
+        "user_domain_name": "users",
+        "project_domain_id": "d-2",
+    }
