@@ -28,6 +28,7 @@ PROG = "distribution-storage"
 DEFAULT_STORE = "registry-data"
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_DAMAGE = 3
 
 
 class CommandError(Exception):
@@ -123,6 +124,35 @@ def cmd_gc(args: argparse.Namespace) -> int:
         done = "would free" if args.dry_run else "freed"
         print(f"{len(report.deletions)} deletions, {done} {format_bytes(report.bytes_freed)}")
     return 0
+
+
+def cmd_fsck(args: argparse.Namespace) -> int:
+    """Check the configured store for damage; exit 3 when there is any."""
+    from distribution_storage.fsck import fsck
+
+    config = config_from(args.config)
+    progress = _progress(args)
+    try:
+        report = fsck(
+            Registry(open_storage(config)),
+            repository=args.repository,
+            verify_content=not args.no_verify_content,
+            workers=args.workers,
+            progress=progress,
+        )
+    finally:
+        progress.finish()
+    if args.json:
+        print(report.dumps())
+    else:
+        for finding in report.findings:
+            if finding.severity == "damage" or args.verbose:
+                print(finding.line())
+        notes = report.kinds("note")
+        if notes and not args.verbose:
+            print("notes: " + ", ".join(f"{count} {kind}" for kind, count in notes.items()))
+        print(report.summary())
+    return 0 if report.whole else EXIT_DAMAGE
 
 
 def cmd_purge_uploads(args: argparse.Namespace) -> int:
@@ -254,6 +284,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gc.add_argument("--plan", metavar="REPORT.json", help="apply a dry run's JSON report")
     gc.set_defaults(run=cmd_gc)
+
+    fsck = commands.add_parser(
+        "fsck",
+        help="check a store for damage, read-only (exit 3 if any)",
+        description="Check every blob against its digest, every link against its name, every "
+        "manifest against what it references and every tag against its manifest. Never "
+        "writes. Exit status: 0 whole, 3 damage found, 1 the check could not run.",
+    )
+    fsck.add_argument("config", nargs="?", help="distribution config.yml")
+    fsck.add_argument("--repository", metavar="NAME", help="check only this repository")
+    fsck.add_argument("--no-verify-content", action="store_true", help="do not hash blob contents")
+    fsck.add_argument("--json", action="store_true", help="print every finding as JSON")
+    fsck.add_argument("--workers", type=int, default=8, help="concurrent requests (default 8)")
+    fsck.add_argument("-v", "--verbose", action="store_true", help="print notes one by one")
+    fsck.set_defaults(run=cmd_fsck)
 
     purge = commands.add_parser(
         "purge-uploads",

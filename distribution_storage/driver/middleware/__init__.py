@@ -27,6 +27,7 @@ BUILTIN_MIDDLEWARES: Mapping[str, str] = {
     "cloudfront": "distribution_storage.driver.middleware.cloudfront",
     "faults": "distribution_storage.driver.middleware.faults",
     "metrics": "distribution_storage.driver.middleware.metrics",
+    "readonly": "distribution_storage.driver.middleware.readonly",
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from distribution_storage.driver.contract import FileInfo, FileWriter, StorageDriver, WalkPrune
 from distribution_storage.driver.delegating import DelegatingDriver
+from distribution_storage.driver.errors import ConfigurationError
 from distribution_storage.driver.paths import ROOT
 
 T = TypeVar("T")
@@ -83,7 +84,5 @@ class CountingDriver(DelegatingDriver):
 def create(inner: StorageDriver, options: Mapping[str, Any]) -> StorageDriver:
     """Build the middleware; it takes no options."""
     if options:
-        from distribution_storage.driver.errors import ConfigurationError
-
         raise ConfigurationError("takes no options", key="middleware.storage.metrics")
     return CountingDriver(inner)
