@@ -3,6 +3,7 @@
 The package splits the driver the way its concerns split: :mod:`.parameters` reads
 distribution's ``storage.s3`` parameters, :mod:`.client` builds the boto3 client and maps
 its failures onto the contract's errors, :mod:`.writer` is the resumable multipart writer,
+:mod:`.uploads` the multipart-upload requests it shares with copies and cleanup,
 :mod:`.listing` puts flat listings into walk order, and :mod:`.driver` holds the verbs.
 boto3 is imported only here, when the driver is asked for.
 """

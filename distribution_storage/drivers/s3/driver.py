@@ -7,7 +7,8 @@ delimited, paginated ListObjectsV2; ``walk`` is one flat listing put into walk o
 batches of 1,000, never touching a sibling that only shares a prefix; ``move`` and ``copy``
 copy inside S3 (CopyObject, or UploadPartCopy in parallel above
 ``multipartcopythresholdsize`` and always above 5 GiB, aborting on failure). Writers are
-multipart uploads (:mod:`.writer`). ``redirect_url`` presigns GET/HEAD for 20 minutes,
+multipart uploads (:mod:`.writer`, with the upload bookkeeping in :mod:`.uploads`).
+``redirect_url`` presigns GET/HEAD for 20 minutes,
 against ``redirectendpoint`` when one is set.
 """
 
@@ -16,10 +17,8 @@ from __future__ import annotations
 import builtins
 import contextlib
 import io
-import math
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, BinaryIO, Self
 
 from botocore.exceptions import ClientError
@@ -51,12 +50,12 @@ from distribution_storage.drivers.s3.parameters import (
     S3Settings,
     read_settings,
 )
-from distribution_storage.drivers.s3.writer import Part, S3Writer, part_size
+from distribution_storage.drivers.s3.uploads import EPOCH, MultipartUploads
+from distribution_storage.drivers.s3.writer import S3Writer, part_size
 
 REDIRECT_SECONDS = 20 * 60
 LIST_PAGE_SIZE = 1000
 DELETE_BATCH = 1000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class S3Driver(StorageDriver):
@@ -83,6 +82,7 @@ class S3Driver(StorageDriver):
             else self.client
         )
         self.errors = S3ErrorContext(settings)
+        self.uploads = MultipartUploads(self.client, settings, self.errors)
         self._prefix = settings.key_prefix
         self._equal_parts = equal_parts
         self.list_page_size = LIST_PAGE_SIZE
@@ -270,79 +270,23 @@ class S3Driver(StorageDriver):
         if not append:
             return S3Writer(self, path)
         key = self.key(path)
-        upload_id = self._find_upload(key, path)
+        upload_id = self.uploads.find(key, path)
         if upload_id is not None:
-            parts = self._list_parts(key, upload_id, path)
+            parts = self.uploads.parts(key, upload_id, path)
             if parts or self._head(path, "writer") is None:
                 return S3Writer(self, path, upload_id=upload_id, parts=parts)
             # An empty upload next to an object: a rebase was interrupted; the object holds
             # everything written so far.
-            with s3_errors(self.errors, "writer", path):
-                self.client.abort_multipart_upload(
-                    Bucket=self.settings.bucket, Key=key, UploadId=upload_id
-                )
+            self.uploads.abort(key, upload_id, path, "writer")
         head = self._head(path, "writer")
         if head is None:
             raise PathNotFoundError(path)
         size = int(head["ContentLength"])
         if size < MIN_CHUNK_SIZE:
             return S3Writer(self, path, owns_object=True, buffer=self.get_content(path))
-        with s3_errors(self.errors, "writer", path):
-            created = self.client.create_multipart_upload(
-                Bucket=self.settings.bucket, Key=key, **self.object_options()
-            )
-        upload_id = created["UploadId"]
-        parts = self.copy_parts(key, key, size, upload_id, path, balanced=True)
+        upload_id = self.uploads.create(key, self.object_options(), path, "writer")
+        parts = self.uploads.copy_parts(key, key, size, upload_id, path, balanced=True)
         return S3Writer(self, path, upload_id=upload_id, parts=parts, owns_object=True)
-
-    def _uploads(self, prefix: str, path: str) -> Iterator[dict[str, Any]]:
-        request: dict[str, Any] = {"Bucket": self.settings.bucket, "Prefix": prefix}
-        while True:
-            with s3_errors(self.errors, "list uploads", path):
-                page = self.client.list_multipart_uploads(**request)
-            yield from page.get("Uploads", ())
-            if not page.get("IsTruncated"):
-                return
-            request["KeyMarker"] = page.get("NextKeyMarker", "")
-            request["UploadIdMarker"] = page.get("NextUploadIdMarker", "")
-
-    def _find_upload(self, key: str, path: str) -> str | None:
-        found: tuple[datetime, int, str] | None = None
-        for index, upload in enumerate(self._uploads(key, path)):
-            if upload["Key"] != key:
-                continue
-            candidate = (upload.get("Initiated", EPOCH), index, upload["UploadId"])
-            if found is None or candidate[:2] >= found[:2]:
-                found = candidate
-        return found[2] if found else None
-
-    def _list_parts(self, key: str, upload_id: str, path: str) -> builtins.list[Part]:
-        parts: builtins.list[Part] = []
-        request: dict[str, Any] = {
-            "Bucket": self.settings.bucket,
-            "Key": key,
-            "UploadId": upload_id,
-        }
-        while True:
-            with s3_errors(self.errors, "list parts", path):
-                page = self.client.list_parts(**request)
-            parts.extend(
-                Part(int(p["PartNumber"]), p["ETag"], int(p["Size"])) for p in page.get("Parts", ())
-            )
-            if not page.get("IsTruncated"):
-                break
-            request["PartNumberMarker"] = page["NextPartNumberMarker"]
-        parts.sort(key=lambda part: part.number)
-        return parts
-
-    def abort_uploads_for_key(self, key: str, path: str) -> None:
-        """Abort every pending multipart upload for exactly ``key``."""
-        for upload in list(self._uploads(key, path)):
-            if upload["Key"] == key:
-                with s3_errors(self.errors, "abort upload", path):
-                    self.client.abort_multipart_upload(
-                        Bucket=self.settings.bucket, Key=key, UploadId=upload["UploadId"]
-                    )
 
     def abort_pending_uploads(self, path: str, *, older_than: datetime) -> int:
         """Abort multipart uploads below ``path`` idle since before ``older_than``.
@@ -350,80 +294,10 @@ class S3Driver(StorageDriver):
         An upload's age is its last activity: the later of its initiation and its newest
         part, so a long upload that is still being written is left alone.
         """
-        prefix = self._dir_prefix(path)
         exact = None if path == ROOT else self.key(path)
-        aborted = 0
-        for upload in list(self._uploads(exact or prefix, path)):
-            key = upload["Key"]
-            if exact is not None and key != exact and not key.startswith(prefix):
-                continue
-            if upload.get("Initiated", EPOCH) >= older_than:
-                continue
-            if self._latest_part_time(key, upload["UploadId"], path) >= older_than:
-                continue
-            with s3_errors(self.errors, "abort upload", path):
-                self.client.abort_multipart_upload(
-                    Bucket=self.settings.bucket, Key=key, UploadId=upload["UploadId"]
-                )
-            aborted += 1
-        return aborted
-
-    def _latest_part_time(self, key: str, upload_id: str, path: str) -> datetime:
-        latest = EPOCH
-        request: dict[str, Any] = {
-            "Bucket": self.settings.bucket,
-            "Key": key,
-            "UploadId": upload_id,
-        }
-        while True:
-            with s3_errors(self.errors, "list parts", path):
-                page = self.client.list_parts(**request)
-            for part in page.get("Parts", ()):
-                latest = max(latest, part.get("LastModified", EPOCH))
-            if not page.get("IsTruncated"):
-                return latest
-            request["PartNumberMarker"] = page["NextPartNumberMarker"]
+        return self.uploads.abort_idle(self._dir_prefix(path), exact, older_than, path)
 
     # -- copying and moving -------------------------------------------------------------
-
-    def copy_parts(
-        self,
-        source_key: str,
-        dest_key: str,
-        size: int,
-        upload_id: str,
-        path: str,
-        *,
-        balanced: bool = False,
-    ) -> builtins.list[Part]:
-        """UploadPartCopy ``source_key`` into upload ``upload_id`` of ``dest_key``, in parallel.
-
-        Parts are ``multipartcopychunksize`` (the last may be short) or, ``balanced``, as few
-        equal parts as S3's 5 GiB limit allows, so that more parts can follow them.
-        """
-        if balanced:
-            chunk = math.ceil(size / math.ceil(size / MAX_CHUNK_SIZE))
-        else:
-            chunk = self.settings.multipartcopychunksize
-        ranges = [(start, min(start + chunk, size) - 1) for start in range(0, size, chunk)]
-        source = {"Bucket": self.settings.bucket, "Key": source_key}
-
-        def copy_one(numbered: tuple[int, tuple[int, int]]) -> Part:
-            number, (first, last) = numbered
-            with s3_errors(self.errors, "copy", path):
-                response = self.client.upload_part_copy(
-                    Bucket=self.settings.bucket,
-                    Key=dest_key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    CopySource=source,
-                    CopySourceRange=f"bytes={first}-{last}",
-                )
-            return Part(number, response["CopyPartResult"]["ETag"], last - first + 1)
-
-        workers = max(1, min(self.settings.multipartcopymaxconcurrency, len(ranges), 32))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(copy_one, enumerate(ranges, start=1)))
 
     def copy(self, source: str, dest: str) -> None:
         """Server-side copy: CopyObject, or a multipart UploadPartCopy for large objects."""
@@ -444,27 +318,14 @@ class S3Driver(StorageDriver):
                     **self.object_options(),
                 )
             return
-        with s3_errors(self.errors, "copy", source):
-            upload_id = self.client.create_multipart_upload(
-                Bucket=self.settings.bucket, Key=dest_key, **self.object_options()
-            )["UploadId"]
+        upload_id = self.uploads.create(dest_key, self.object_options(), source, "copy")
         try:
-            parts = self.copy_parts(source_key, dest_key, size, upload_id, source)
-            with s3_errors(self.errors, "copy", source):
-                self.client.complete_multipart_upload(
-                    Bucket=self.settings.bucket,
-                    Key=dest_key,
-                    UploadId=upload_id,
-                    MultipartUpload={
-                        "Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]
-                    },
-                )
+            parts = self.uploads.copy_parts(source_key, dest_key, size, upload_id, source)
+            self.uploads.complete(dest_key, upload_id, parts, source, "copy")
         except BaseException:
             # The copy's own failure is the one to report; the abort is best effort.
             with contextlib.suppress(Exception):
-                self.client.abort_multipart_upload(
-                    Bucket=self.settings.bucket, Key=dest_key, UploadId=upload_id
-                )
+                self.uploads.abort(dest_key, upload_id, source)
             raise
 
     def move(self, source: str, dest: str) -> None:

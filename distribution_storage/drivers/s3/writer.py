@@ -19,13 +19,13 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from distribution_storage.driver.contract import FileWriter
 from distribution_storage.driver.errors import StorageDriverError
 from distribution_storage.drivers.s3.client import s3_errors
 from distribution_storage.drivers.s3.parameters import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from distribution_storage.drivers.s3.uploads import Part
 
 if TYPE_CHECKING:
     from distribution_storage.drivers.s3.driver import S3Driver
@@ -53,15 +53,6 @@ def part_size(
         return chunksize
     tier = (number - equal_parts - 1) // growth_step + 1
     return min(chunksize << tier, MAX_CHUNK_SIZE)
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """One uploaded part of a multipart upload."""
-
-    number: int
-    etag: str
-    size: int
 
 
 class S3Writer(FileWriter):
@@ -210,23 +201,13 @@ class S3Writer(FileWriter):
     def _start_upload(self, *, fresh: bool, operation: str = "write") -> None:
         if fresh:
             # A new stream replaces whatever an earlier writer left pending at this key.
-            self._driver.abort_uploads_for_key(self._key, self.path)
-        with s3_errors(self._driver.errors, operation, self.path):
-            response = self._client.create_multipart_upload(
-                Bucket=self._bucket, Key=self._key, **self._driver.object_options()
-            )
-        self._upload_id = response["UploadId"]
+            self._driver.uploads.abort_for_key(self._key, self.path)
+        options = self._driver.object_options()
+        self._upload_id = self._driver.uploads.create(self._key, options, self.path, operation)
 
     def _complete(self, operation: str) -> None:
-        with s3_errors(self._driver.errors, operation, self.path):
-            self._client.complete_multipart_upload(
-                Bucket=self._bucket,
-                Key=self._key,
-                UploadId=self._upload_id,
-                MultipartUpload={
-                    "Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in self._parts]
-                },
-            )
+        upload_id = self._upload_id or ""
+        self._driver.uploads.complete(self._key, upload_id, self._parts, self.path, operation)
         self._upload_id = None
 
     def _rebase(self) -> None:
@@ -242,6 +223,6 @@ class S3Writer(FileWriter):
             self._buffer[:0] = head
             return
         self._start_upload(fresh=False)
-        self._parts = self._driver.copy_parts(
+        self._parts = self._driver.uploads.copy_parts(
             self._key, self._key, stored, self._upload_id or "", self.path, balanced=True
         )
