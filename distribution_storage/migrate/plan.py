@@ -1,0 +1,160 @@
+"""What a migration copies: both stores listed, and the difference between them.
+
+Each side is listed with two walks -- ``blobs/`` through the inventory
+(:func:`distribution_storage.inventory.scan_blobs`, one walk with every blob's size) and
+``repositories/`` as files with their sizes, each classified by the layout (revision link,
+tag link, tag index link, layer link, upload file, or other). ``_uploads`` is pruned unless
+uploads are asked for. The :class:`Plan` then says which blobs are missing from the target
+(or there with another size), which repository files are missing or differ in size, which
+have the same size and must have their content compared, and, for ``delete_extraneous``,
+what the target holds that the source lacks. Nothing is read here but listings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from distribution_storage.driver.contract import FileInfo, StorageDriver
+from distribution_storage.driver.errors import PathNotFoundError
+from distribution_storage.inventory import BlobRecord, scan_blobs
+from distribution_storage.layout import REPOSITORIES_ROOT, Digest, is_valid_tag
+from distribution_storage.progress import Progress, ProgressUpdate, no_progress
+
+BLOB = "blob"
+REVISION_LINK = "revision-link"
+TAG_LINK = "tag-link"
+TAG_INDEX_LINK = "tag-index-link"
+LAYER_LINK = "layer-link"
+UPLOAD = "upload"
+OTHER = "other"
+LINK_KINDS = frozenset({REVISION_LINK, TAG_LINK, TAG_INDEX_LINK, LAYER_LINK})
+COPY_ORDER = (LAYER_LINK, REVISION_LINK, TAG_INDEX_LINK, TAG_LINK, UPLOAD, OTHER)
+"""Repository files are written in this order: a tag appears only after its revision."""
+
+
+@dataclass(frozen=True, slots=True)
+class RepoFile:
+    """One file below ``repositories/``: its path, size, layout kind and repository."""
+
+    path: str
+    size: int
+    kind: str
+    repository: str
+
+
+@dataclass
+class StoreListing:
+    """Every blob and every repository file of one store."""
+
+    blobs: dict[Digest, BlobRecord] = field(default_factory=dict)
+    files: dict[str, RepoFile] = field(default_factory=dict)
+
+    @property
+    def repositories(self) -> set[str]:
+        """The names of the repositories that hold at least one listed file."""
+        return {f.repository for f in self.files.values()}
+
+    @property
+    def empty(self) -> bool:
+        """True when the store holds no blob and no repository file."""
+        return not self.blobs and not self.files
+
+
+@dataclass
+class Plan:
+    """The difference between a source and a target listing."""
+
+    blobs_to_copy: list[BlobRecord] = field(default_factory=list)
+    blobs_present: list[BlobRecord] = field(default_factory=list)
+    files_to_copy: list[RepoFile] = field(default_factory=list)
+    files_to_compare: list[RepoFile] = field(default_factory=list)
+    """Present in the target with the same size: copied only if the content differs."""
+    extraneous_files: list[RepoFile] = field(default_factory=list)
+    extraneous_repositories: list[str] = field(default_factory=list)
+    extraneous_blobs: list[BlobRecord] = field(default_factory=list)
+
+
+def classify(parts: list[str]) -> str:
+    """The layout kind of a file at ``parts`` (relative to its repository directory)."""
+    match parts:
+        case ["_manifests", "revisions", _, _, "link"]:
+            return REVISION_LINK
+        case ["_manifests", "tags", tag, "current", "link"] if is_valid_tag(tag):
+            return TAG_LINK
+        case ["_manifests", "tags", tag, "index", _, _, "link"] if is_valid_tag(tag):
+            return TAG_INDEX_LINK
+        case ["_layers", _, _, "link"]:
+            return LAYER_LINK
+        case ["_uploads", *_]:
+            return UPLOAD
+    return OTHER
+
+
+def _walk(driver: StorageDriver, include_uploads: bool) -> Iterator[FileInfo]:
+    def prune(info: FileInfo) -> bool:
+        return not include_uploads and info.path.rsplit("/", 1)[-1] == "_uploads"
+
+    try:
+        yield from driver.walk(REPOSITORIES_ROOT, prune=prune)
+    except PathNotFoundError:
+        return
+
+
+def scan_repository_files(
+    driver: StorageDriver, *, include_uploads: bool = False, progress: Progress = no_progress
+) -> dict[str, RepoFile]:
+    """Every file below ``repositories/`` (``_uploads`` only with ``include_uploads``)."""
+    files: dict[str, RepoFile] = {}
+    prefix = len(REPOSITORIES_ROOT) + 1
+    for info in _walk(driver, include_uploads):
+        if info.is_dir:
+            continue
+        parts = info.path[prefix:].split("/")
+        split = next((i for i, part in enumerate(parts) if part.startswith("_")), len(parts))
+        name = "/".join(parts[:split])
+        files[info.path] = RepoFile(info.path, info.size, classify(parts[split:]), name)
+        if len(files) % 1000 == 0:
+            progress(ProgressUpdate("scanning repositories", len(files)))
+    return files
+
+
+def list_store(
+    driver: StorageDriver, *, include_uploads: bool = False, progress: Progress = no_progress
+) -> StoreListing:
+    """The blobs and repository files of the store behind ``driver``: two walks."""
+    return StoreListing(
+        blobs=scan_blobs(driver, progress=progress),
+        files=scan_repository_files(driver, include_uploads=include_uploads, progress=progress),
+    )
+
+
+def make_plan(source: StoreListing, target: StoreListing, *, delete_extraneous: bool) -> Plan:
+    """What to copy from ``source`` to ``target`` (and delete from it, if asked)."""
+    plan = Plan()
+    for digest, record in sorted(source.blobs.items()):
+        there = target.blobs.get(digest)
+        if there is not None and there.size == record.size:
+            plan.blobs_present.append(record)
+        else:
+            plan.blobs_to_copy.append(record)
+    order = {kind: index for index, kind in enumerate(COPY_ORDER)}
+    for path, item in sorted(source.files.items(), key=lambda kv: (order[kv[1].kind], kv[0])):
+        there_file = target.files.get(path)
+        if there_file is not None and there_file.size == item.size:
+            plan.files_to_compare.append(item)
+        else:
+            plan.files_to_copy.append(item)
+    if delete_extraneous:
+        gone = sorted(target.repositories - source.repositories - {""})
+        plan.extraneous_repositories = gone
+        missing = set(gone)
+        plan.extraneous_files = [
+            item
+            for path, item in sorted(target.files.items())
+            if path not in source.files and item.repository not in missing
+        ]
+        plan.extraneous_blobs = [
+            record for digest, record in sorted(target.blobs.items()) if digest not in source.blobs
+        ]
+    return plan
