@@ -54,3 +54,18 @@ def tree(driver: StorageDriver, root: str = ROOT) -> dict[str, bytes]:
 def without_uploads(files: dict[str, bytes]) -> dict[str, bytes]:
     """``files`` without those of abandoned uploads."""
     return {path: data for path, data in files.items() if "/_uploads/" not in path}
+
+
+def check_consistent(driver: StorageDriver) -> int:
+    """Assert the store is one a registry can serve: every blob's bytes match its digest and
+    every link names a blob that is present. Returns the blob count."""
+    from distribution_storage.inventory import scan_blobs
+    from distribution_storage.layout import blob_data_path
+
+    blobs = scan_blobs(driver)
+    for digest in blobs:
+        assert Digest.of(driver.get_content(blob_data_path(digest)), digest.algorithm) == digest
+    for path, data in tree(driver, f"{ROOT}/repositories").items():
+        if path.endswith("/link"):
+            assert Digest.parse(data.decode()) in blobs, f"{path} links a missing blob"
+    return len(blobs)
