@@ -121,7 +121,11 @@ def test_cancel_of_a_resumed_writer_aborts_and_leaves_nothing(
     writer.close()
     resumed = new_driver().writer("/up/cancel", append=True)
     resumed.write(random_bytes(1 * MiB))  # forces a rebase: the object becomes visible
-    resumed.cancel()
+    resumed.close()
+    assert new_driver().stat("/up/cancel").size == 6 * MiB
+    again = new_driver().writer("/up/cancel", append=True)
+    assert again.size == 7 * MiB
+    again.cancel()
     bucket = new_driver().settings.bucket
     assert s3_admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert s3_admin.list_objects_v2(Bucket=bucket).get("KeyCount") == 0

@@ -274,7 +274,9 @@ class S3Driver(StorageDriver):
         if upload_id is not None:
             parts = self.uploads.parts(key, upload_id, path)
             if parts or self._head(path, "writer") is None:
-                return S3Writer(self, path, upload_id=upload_id, parts=parts)
+                # owns_object: an object an earlier session's rebase left at the key goes
+                # too if this writer is cancelled.
+                return S3Writer(self, path, upload_id=upload_id, parts=parts, owns_object=True)
             # An empty upload next to an object: a rebase was interrupted; the object holds
             # everything written so far.
             self.uploads.abort(key, upload_id, path, "writer")
