@@ -246,6 +246,7 @@ def _sweep(
         ("deleting blobs", blob_paths),
     ):
         batches = [paths[i : i + DELETE_BATCH] for i in range(0, len(paths), DELETE_BATCH)]
+        progress(ProgressUpdate(phase, done, total))
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for batch in pool.map(_delete_batch(driver), batches):
                 done += batch
