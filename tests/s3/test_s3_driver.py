@@ -253,3 +253,36 @@ def test_a_rootdirectory_with_characters_s3_encodes_round_trips(
     assert fetch(driver.redirect_url("/dir/file") or "")[2] == b"odd"
     driver.delete("/dir")
     assert driver.list("/") == []
+
+
+def test_object_parameters_reach_s3(s3_params: Params, s3_admin: Any) -> None:
+    params = s3_params(
+        encrypt="true",
+        storageclass="reduced_redundancy",
+        objectacl="public-read",
+        useragent="registry-test/1.0",
+        v4auth="false",
+    )
+    driver = S3Driver.from_parameters(params)
+    agents: list[str] = []
+
+    def remember_agent(request: Any, **_: Any) -> None:
+        agent = request.headers["User-Agent"]
+        agents.append(agent.decode() if isinstance(agent, bytes) else agent)
+
+    driver.client.meta.events.register("before-send.s3.*", remember_agent)
+    driver.put_content("/put", b"a")
+    with driver.writer("/streamed") as writer:
+        writer.write(random_bytes(6 * MiB))
+        writer.commit()
+    bucket = params["bucket"]
+    for path in ("/put", "/streamed"):
+        head = s3_admin.head_object(Bucket=bucket, Key=driver.key(path))
+        assert head["ServerSideEncryption"] == "AES256"
+        assert head["StorageClass"] == "REDUCED_REDUNDANCY"
+        grants = s3_admin.get_object_acl(Bucket=bucket, Key=driver.key(path))["Grants"]
+        assert any(g["Grantee"].get("URI", "").endswith("/AllUsers") for g in grants)
+    assert agents and all("registry-test/1.0" in agent for agent in agents)
+    url = driver.redirect_url("/put") or ""
+    assert "AWSAccessKeyId=" in url and "X-Amz-Signature" not in url  # v2 signing
+    assert fetch(url)[2] == b"a"
