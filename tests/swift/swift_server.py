@@ -123,6 +123,8 @@ def write_configs(workdir: str, ports: dict[str, int]) -> None:
                 common + f"bind_port = {ports[kind]}\n"
                 f"[pipeline:main]\npipeline = {kind}-server\n"
                 f"[app:{kind}-server]\nuse = egg:swift#{kind}\n"
+                # generous timeouts: a loaded CI machine must not drop container updates
+                "conn_timeout = 5\nnode_timeout = 60\ncontainer_update_timeout = 30\n"
             )
         builder = RingBuilder(4, 1, 0)
         builder.add_dev(
@@ -165,6 +167,7 @@ def write_configs(workdir: str, ports: dict[str, int]) -> None:
             common + f"bind_port = {ports['proxy']}\n"
             f"[pipeline:main]\npipeline = {pipeline}\n"
             "[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n"
+            "conn_timeout = 5\nnode_timeout = 60\nrecoverable_node_timeout = 60\n"
             "allow_account_management = true\n"
             "[filter:tempauth]\nuse = egg:swift#tempauth\n"
             "user_test_tester = testing .admin\n"

@@ -50,13 +50,14 @@ class SwiftServer:
 def start_swift(workdir: Path) -> SwiftServer:
     """Start the all-in-one Swift process and wait for its READY line."""
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "swift_server.py"), str(workdir)],
-        stdout=subprocess.PIPE,
-        stderr=open(workdir / "stderr.log", "wb"),  # noqa: SIM115 - the child owns it
-        env=env,
-        cwd=str(HERE),
-    )
+    with open(workdir / "stderr.log", "wb") as log:  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / "swift_server.py"), str(workdir)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+            cwd=str(HERE),
+        )
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 60)
     line = proc.stdout.readline().decode() if ready else "(no answer in 60 s)"
@@ -69,6 +70,8 @@ def start_swift(workdir: Path) -> SwiftServer:
 
 def stop_swift(server: SwiftServer) -> None:
     """Stop the Swift process and reap it."""
+    if server.process.stdout is not None:
+        server.process.stdout.close()
     server.process.terminate()
     try:
         server.process.wait(10)
