@@ -123,7 +123,8 @@ class SwiftDriver(StorageDriver):
         record = UploadRecord.new()
         if size == 0:
             return record
-        sources = self.store.slo_segments(key) or [key]
+        segments = self.store.slo_segments(key)
+        sources = [n for n in segments if not self.store.is_sub_manifest(n)] if segments else [key]
         for number, source in enumerate(sources):
             name = self.store.segment_key(record.upload_id, number)
             self.store.server_copy(source, name)

@@ -251,10 +251,14 @@ class SwiftStore:
         names = []
         for entry in json.loads(body):
             name = entry["path"].lstrip("/").split("/", 1)[1]
-            if "/manifest-" in name:
+            if self.is_sub_manifest(name):
                 names.extend(self.slo_segments(name, known_slo=True) or [])
             names.append(name)
         return names
+
+    def is_sub_manifest(self, name: str) -> bool:
+        """Tell whether ``name`` is a nested manifest this driver made (not a data segment)."""
+        return name.startswith(f"{self.base}segments/") and "/manifest-" in name
 
     def replace(
         self, path: str, put: Callable[[str], None], *, keep: Iterable[Segment] = ()

@@ -280,6 +280,13 @@ def test_past_the_manifest_limit_segments_nest_in_sub_manifests(
         assert stream.read() == data[3 * MiB - 1 :]
     driver.move("/nested/blob", "/nested/moved")
     assert driver.get_content("/nested/moved") == data
+    driver.copy("/nested/moved", "/nested/copy")
+    writer = driver.writer("/nested/copy", append=True)  # continues the committed content
+    assert writer.size == len(data)
+    writer.write(b"+more")
+    writer.commit()
+    assert driver.get_content("/nested/copy") == data + b"+more"
+    assert driver.get_content("/nested/moved") == data
     driver.delete("/nested")
     assert stored_keys(driver) == []
 
