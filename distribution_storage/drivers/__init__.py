@@ -15,7 +15,11 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from distribution_storage.driver.contract import StorageDriver
-from distribution_storage.driver.errors import ConfigurationError, UnknownDriverError
+from distribution_storage.driver.errors import (
+    ConfigurationError,
+    StorageDriverError,
+    UnknownDriverError,
+)
 from distribution_storage.driver.wrapper import validated
 
 ENTRY_POINT_GROUP = "distribution_storage.drivers"
@@ -77,6 +81,40 @@ def open_driver(name: str, **parameters: Any) -> StorageDriver:
 
 
 def open_driver_from_parameters(name: str, parameters: Mapping[str, Any]) -> StorageDriver:
-    """Like :func:`open_driver`, with the parameters as a mapping (as a config holds them)."""
+    """Like :func:`open_driver`, with the parameters as a mapping (as a config holds them).
+
+    Whatever building the driver raises becomes a :class:`StorageDriverError` naming the
+    driver, with every value of a credential-like parameter scrubbed from its message.
+    """
     cls = driver_class(name)
-    return validated(cls.from_parameters(parameters))
+    try:
+        driver = cls.from_parameters(parameters)
+    except StorageDriverError as exc:
+        exc.driver = exc.driver or cls.name or name
+        exc.detail = _scrub(exc.detail, parameters)
+        exc.args = (exc.detail,)
+        raise
+    except Exception as exc:  # an SDK refusing its arguments: still one clear line
+        detail = _scrub(f"cannot open the driver: {type(exc).__name__}: {exc}", parameters)
+        raise ConfigurationError(detail, driver=cls.name or name) from exc
+    return validated(driver)
+
+
+_SECRET_WORDS = ("secret", "password", "key", "token", "credential", "private")
+
+
+def _secret_values(parameters: Mapping[str, Any], sensitive: bool = False) -> list[str]:
+    values: list[str] = []
+    for key, value in parameters.items():
+        marked = sensitive or any(word in str(key).lower() for word in _SECRET_WORDS)
+        if isinstance(value, Mapping):
+            values += _secret_values(value, marked)
+        elif marked and isinstance(value, str) and len(value) >= 4:
+            values.append(value)
+    return values
+
+
+def _scrub(text: str, parameters: Mapping[str, Any]) -> str:
+    for secret in sorted(_secret_values(parameters), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
