@@ -283,6 +283,13 @@ def test_object_parameters_reach_s3(s3_params: Params, s3_admin: Any) -> None:
         grants = s3_admin.get_object_acl(Bucket=bucket, Key=driver.key(path))["Grants"]
         assert any(g["Grantee"].get("URI", "").endswith("/AllUsers") for g in grants)
     assert agents and all("registry-test/1.0" in agent for agent in agents)
+    without_acl = S3Driver.from_parameters(s3_params(objectacl="none"))
+    sent: list[Any] = []
+    without_acl.client.meta.events.register(
+        "before-send.s3.PutObject", lambda request, **_: sent.append(request.headers)
+    )
+    without_acl.put_content("/no-acl", b"b")
+    assert sent and "x-amz-acl" not in {name.lower() for name in sent[0]}
     url = driver.redirect_url("/put") or ""
     assert "AWSAccessKeyId=" in url and "X-Amz-Signature" not in url  # v2 signing
     assert fetch(url)[2] == b"a"

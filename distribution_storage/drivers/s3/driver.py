@@ -118,10 +118,9 @@ class S3Driver(StorageDriver):
 
     def object_options(self) -> dict[str, Any]:
         """ACL, storage class and encryption headers for objects the driver creates."""
-        options: dict[str, Any] = {
-            "ACL": self.settings.objectacl,
-            "ContentType": "application/octet-stream",
-        }
+        options: dict[str, Any] = {"ContentType": "application/octet-stream"}
+        if self.settings.objectacl != "none":
+            options["ACL"] = self.settings.objectacl
         if self.settings.storageclass != "NONE":
             options["StorageClass"] = self.settings.storageclass
         if self.settings.encrypt:

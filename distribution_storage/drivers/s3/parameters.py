@@ -42,6 +42,7 @@ STORAGE_CLASSES = (
 """Accepted ``storageclass`` values; ``NONE`` sends no storage-class header at all."""
 
 OBJECT_ACLS = (
+    "none",
     "private",
     "public-read",
     "public-read-write",
@@ -51,7 +52,8 @@ OBJECT_ACLS = (
     "bucket-owner-full-control",
     "log-delivery-write",
 )
-"""The canned ACLs ``objectacl`` accepts."""
+"""The canned ACLs ``objectacl`` accepts; ``none`` sends no ACL header (for buckets whose
+object ownership is "bucket owner enforced", which refuse most ACL headers)."""
 
 LOG_LEVELS = (
     "off",
