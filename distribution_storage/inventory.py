@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from distribution_storage.driver.contract import FileInfo, StorageDriver
-from distribution_storage.driver.errors import PathNotFoundError
+from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.layout import (
     BLOBS_ROOT,
     REPOSITORIES_ROOT,
@@ -26,6 +26,7 @@ from distribution_storage.layout import (
     digest_of_blob_data_path,
     is_valid_tag,
 )
+from distribution_storage.layout import ROOT as STORE_ROOT
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
 
 
@@ -67,6 +68,27 @@ class StoreInventory:
     repositories: dict[str, RepositoryInventory] = field(default_factory=dict)
     strays: list[str] = field(default_factory=list)
     """Files under ``blobs/`` or ``repositories/`` outside any place the layout defines."""
+
+
+class NotARegistryStoreError(StorageDriverError, FileNotFoundError):
+    """The store has no ``/docker/registry/v2``: a wrong root, bucket or prefix."""
+
+    def __init__(self, driver: str) -> None:
+        super().__init__(
+            f"not a registry store: {STORE_ROOT} does not exist "
+            "(check rootdirectory, bucket or container)",
+            driver=driver,
+        )
+
+
+def require_registry_store(driver: StorageDriver) -> None:
+    """Raise :class:`NotARegistryStoreError` unless the layout's root exists."""
+    try:
+        info = driver.stat(STORE_ROOT)
+    except PathNotFoundError:
+        raise NotARegistryStoreError(driver.name) from None
+    if not info.is_dir:
+        raise NotARegistryStoreError(driver.name)
 
 
 def _walk_if_present(driver: StorageDriver, root: str, **kwargs: object) -> Iterator[FileInfo]:

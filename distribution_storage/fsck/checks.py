@@ -25,6 +25,7 @@ from distribution_storage.fsck.report import Finding, FsckReport
 from distribution_storage.inventory import (
     BlobRecord,
     RepositoryInventory,
+    require_registry_store,
     scan_blobs,
     scan_repositories,
 )
@@ -67,6 +68,7 @@ def fsck(
     base = target.driver if isinstance(target, Registry) else validated(target)
     driver = ReadOnlyDriver(base)
     report = FsckReport()
+    require_registry_store(driver)
     strays: list[str] = []
     blobs = scan_blobs(driver, progress=progress, strays=strays)
     repositories = scan_repositories(driver, include_uploads=True, progress=progress, strays=strays)

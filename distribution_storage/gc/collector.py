@@ -37,6 +37,7 @@ from distribution_storage.gc.report import Deletion, GarbageCollectionError, GCR
 from distribution_storage.inventory import (
     BlobRecord,
     RepositoryInventory,
+    require_registry_store,
     scan_blobs,
     scan_repositories,
 )
@@ -98,6 +99,7 @@ def collect_garbage(
         report.phase_seconds[name] = round(time.monotonic() - phase, 3)
         phase = time.monotonic()
 
+    require_registry_store(counting)
     blobs = scan_blobs(counting, progress=progress)
     repositories = scan_repositories(counting, progress=progress)
     cache = ManifestCache(counting)

@@ -143,3 +143,19 @@ def test_demo_populates_and_collects(tmp_path: Path) -> None:
     assert "1 manifests eligible for deletion" in result.stdout
     assert "catalog: ['demo/app']" in result.stdout
     assert (tmp_path / "registry-data" / "docker" / "registry" / "v2" / "blobs").is_dir()
+
+
+def test_a_store_that_is_not_a_registry_store_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "not-a-store"
+    (root / "some").mkdir(parents=True)
+    (root / "some" / "file").write_bytes(b"precious")
+    config = tmp_path / "config.yml"
+    config.write_text(f"storage:\n  filesystem:\n    rootdirectory: {root}\n")
+    for command in (["gc", "-m", "--grace-period", "0"], ["fsck"]):
+        result = run_cli(*command, str(config))
+        assert result.returncode == 1
+        assert result.stderr.strip() == (
+            "distribution-storage: error: filesystem: not a registry store: "
+            "/docker/registry/v2 does not exist (check rootdirectory, bucket or container)"
+        )
+    assert (root / "some" / "file").read_bytes() == b"precious"
