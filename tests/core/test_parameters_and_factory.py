@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from distribution_storage import ConfigurationError, UnknownDriverError, known_drivers, open_driver
+from distribution_storage import (
+    ConfigurationError,
+    PathNotFoundError,
+    UnknownDriverError,
+    known_drivers,
+    open_driver,
+)
 from distribution_storage.driver import ParameterReader, ValidatingDriver
+from distribution_storage.drivers.inmemory import InMemoryDriver
 
 
 def test_parameters_accept_strings_and_native_values() -> None:
@@ -60,3 +67,32 @@ def test_inmemory_instances_never_share_state() -> None:
     first, second = open_driver("inmemory"), open_driver("inmemory")
     first.put_content("/a", b"1")
     assert second.list("/") == []
+
+
+class PluginDriver(InMemoryDriver):
+    """A third-party driver, as a package would register it."""
+
+    name = "plugin"
+
+
+def test_third_party_drivers_come_from_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    import distribution_storage.drivers as factory
+
+    point = importlib.metadata.EntryPoint(
+        name="plugin",
+        value=f"{__name__}:PluginDriver",
+        group=factory.ENTRY_POINT_GROUP,
+    )
+
+    def entry_points(*, group: str) -> list[importlib.metadata.EntryPoint]:
+        return [point] if group == factory.ENTRY_POINT_GROUP else []
+
+    monkeypatch.setattr(factory, "entry_points", entry_points)
+    assert "plugin" in known_drivers()
+    driver = open_driver("plugin")
+    driver.put_content("/x", b"1")
+    assert driver.name == "plugin"
+    with pytest.raises(PathNotFoundError, match=r"^plugin: path not found"):
+        driver.get_content("/y")
