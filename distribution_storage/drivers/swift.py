@@ -113,7 +113,7 @@ class SwiftDriver(StorageDriver):
                 return SwiftWriter(self.store, path, record, stored=True)
             return SwiftWriter(self.store, path, self._adopt(path), stored=False)
         if record is not None:  # an abandoned upload of this path is replaced
-            self._discard(path, record)
+            self.store.discard_upload(path, record)
         return SwiftWriter(self.store, path, UploadRecord.new(), stored=False)
 
     def _adopt(self, path: str) -> UploadRecord:
@@ -132,10 +132,6 @@ class SwiftDriver(StorageDriver):
             etag = headers["etag"].strip('"')
             record.segments.append(Segment(name, etag, int(headers["content-length"])))
         return record
-
-    def _discard(self, path: str, record: UploadRecord) -> None:
-        self.store.delete_keys([s.name for s in record.segments])
-        self.store.delete_record(path)
 
     def stat(self, path: str) -> FileInfo:
         """A HEAD of the object, else a one-entry listing to detect a directory."""
@@ -304,10 +300,9 @@ class SwiftDriver(StorageDriver):
             upload_path = entry["name"][len(self.store.base) + len("uploads") :]
             record = self.store.load_record(upload_path)
             if record is not None:
-                prefix = f"{self.store.base}segments/{record.upload_id}/"
-                names = [e["name"] for e in self.store.listing(prefix, delimiter=False)]
-                self.store.delete_keys(names)
-            self.store.delete_keys([entry["name"]])
+                self.store.discard_upload(upload_path, record)
+            else:
+                self.store.delete_keys([entry["name"]])
             aborted += 1
         return aborted
 

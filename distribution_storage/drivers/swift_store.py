@@ -190,6 +190,14 @@ class SwiftStore:
             raise self.error("read upload record", path, exc) from None
         return UploadRecord.from_json(body)
 
+    def discard_upload(self, path: str, record: UploadRecord) -> None:
+        """Delete every segment of ``record``'s upload (listed or not) and the record."""
+        prefix = f"{self.base}segments/{record.upload_id}/"
+        names = {s.name for s in record.segments}
+        names.update(e["name"] for e in self.listing(prefix, delimiter=False))
+        self.delete_keys(sorted(names))
+        self.delete_record(path)
+
     def delete_record(self, path: str) -> None:
         """Remove the upload record of ``path`` (missing is fine)."""
         self.delete_keys([self.record_key(path)])

@@ -88,14 +88,14 @@ class SwiftWriter(FileWriter):
             del self._buffer[:chunk]
 
     def _flush(self, data: bytes) -> None:
+        if not self._stored:
+            # Make the upload discoverable (abort_pending_uploads) before it costs space.
+            self._store.save_record(self.path, self._record)
+            self._stored = True
         number = len(self._record.segments)
         name = self._store.segment_key(self._record.upload_id, number)
         etag = self._store.put_segment(name, data)
         self._record.segments.append(Segment(name, etag, len(data)))
-        if not self._stored:
-            # Make the upload discoverable (abort_pending_uploads) as soon as it costs space.
-            self._store.save_record(self.path, self._record)
-            self._stored = True
 
     def _close(self) -> None:
         if self._buffer:
@@ -117,6 +117,4 @@ class SwiftWriter(FileWriter):
 
     def _cancel(self) -> None:
         self._buffer.clear()
-        self._store.delete_keys([s.name for s in self._record.segments])
-        if self._stored:
-            self._store.delete_record(self.path)
+        self._store.discard_upload(self.path, self._record)

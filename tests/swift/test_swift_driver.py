@@ -331,3 +331,14 @@ def test_keystone_options_reach_swiftclient(swift_server: SwiftServer) -> None:
         "user_domain_name": "users",
         "project_domain_id": "d-2",
     }
+
+
+def test_a_writer_that_died_before_close_is_cleaned_up(make_swift_driver: MakeDriver) -> None:
+    driver = make_swift_driver()
+    writer = driver.writer("/crashed")
+    writer.write(b"c" * (2 * MiB + 1))  # two segments uploaded, never closed
+    del writer
+    assert [k for k in stored_keys(driver) if k.startswith("segments/")] != []
+    future = datetime.now(UTC) + timedelta(hours=1)
+    assert driver.abort_pending_uploads("/", older_than=future) == 1
+    assert stored_keys(driver) == []
