@@ -59,6 +59,7 @@ from distribution_storage.drivers.azure_parameters import (
     AzureParameters,
 )
 from distribution_storage.drivers.azure_writer import AzureAppendWriter
+from distribution_storage.drivers.tree_walk import walk_listed
 
 REDIRECT_TTL = timedelta(minutes=20)
 COPY_TIMEOUT = 600.0
@@ -273,37 +274,11 @@ class AzureDriver(StorageDriver):
         prune: WalkPrune | None = None,
     ) -> Iterator[FileInfo]:
         """Depth first, one hierarchical listing per directory entered."""
-        with self.errors("walk", path):
-            top = self._children(path)
-        if not top and path != ROOT:
-            raise PathNotFoundError(path)
-        after = walk_key(start_after) if start_after is not None else None
-        return self._walk(path, top, after, prune)
+        return walk_listed(path, self._walk_children, start_after=start_after, prune=prune)
 
-    def _walk(
-        self,
-        path: str,
-        children: _Infos,
-        after: tuple[str, ...] | None,
-        prune: WalkPrune | None,
-    ) -> Iterator[FileInfo]:
-        for info in children:
-            key = walk_key(info.path)
-            inside = after is not None and after[: len(key)] == key
-            if after is not None and key <= after and not inside:
-                continue
-            if after is None or key > after:
-                yield info
-                if not info.is_dir or (prune is not None and prune(info)):
-                    continue
-                below: tuple[str, ...] | None = None
-            elif info.is_dir:
-                below = after
-            else:
-                continue
-            with self.errors("walk", info.path):
-                grandchildren = self._children(info.path)
-            yield from self._walk(info.path, grandchildren, below, prune)
+    def _walk_children(self, path: str) -> _Infos:
+        with self.errors("walk", path):
+            return self._children(path)
 
     def move(self, source: str, dest: str) -> None:
         if source == dest:

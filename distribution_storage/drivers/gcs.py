@@ -2,7 +2,8 @@
 
 Object keys are ``rootdirectory`` + the path without its leading ``/``; directories are
 implied by keys. ``list`` uses prefix + delimiter listings, ``walk`` and ``delete`` one flat
-listing of the subtree, ``move`` and ``copy`` a server-side rewrite, ``delete`` a batch
+listing of the subtree (``walk`` with ``prune`` one delimiter listing per directory entered,
+see :mod:`.tree_walk`), ``move`` and ``copy`` a server-side rewrite, ``delete`` a batch
 request where the service takes one (emulators often do not: the driver then deletes
 object by object, in parallel). Unfinished uploads are resumable upload sessions whose state
 is kept in placeholder objects under the hidden namespace ``_upload-sessions~`` of the root
@@ -48,6 +49,7 @@ from distribution_storage.drivers.gcs_writer import (
     GCSWriter,
     placeholder_state,
 )
+from distribution_storage.drivers.tree_walk import walk_listed
 
 SESSIONS = "_upload-sessions~"
 """The hidden namespace (under the root) holding upload-session placeholders."""
@@ -62,6 +64,7 @@ _CAPABILITIES = frozenset(
     }
 )
 _Keys = list[str]
+_Infos = list[FileInfo]
 _Pairs = list[tuple[str, str]]
 
 
@@ -233,20 +236,30 @@ class GCSDriver(StorageDriver):
         with self._errors("walk", path):
             return self._first_below(path) is not None
 
-    def list(self, path: str) -> list[str]:
+    def _children(self, path: str) -> _Infos:
+        """The direct children of ``path`` from one delimiter listing (placeholders left out)."""
         prefix = self._dir_prefix(path)
+        pages = self._client.list_blobs(
+            self._bucket, prefix=prefix, delimiter="/", retry=self._retry
+        )
+        children = [
+            FileInfo(self._path(blob.name), blob.size or 0, _mod_time(blob), False)
+            for blob in pages
+            if not (blob.name == prefix or self._hidden(blob.name) or _is_placeholder(blob))
+        ]
+        now = datetime.now(UTC)
+        for sub in pages.prefixes:
+            name = sub[len(prefix) :].rstrip("/")
+            if name and name != SESSIONS:
+                children.append(FileInfo(join(path, name), 0, now, True))
+        return children
+
+    def list(self, path: str) -> list[str]:
         with self._errors("list", path):
-            pages = self._client.list_blobs(
-                self._bucket, prefix=prefix, delimiter="/", retry=self._retry
-            )
-            names = [b.name for b in pages if b.name != prefix and not _is_placeholder(b)]
-            dirs = list(pages.prefixes)
-        children = {key[len(prefix) :].rstrip("/") for key in [*names, *dirs]}
-        children.discard(SESSIONS)
-        children.discard("")
+            children = self._children(path)
         if not children and path != ROOT:
             raise PathNotFoundError(path)
-        return sorted(join(path, name) for name in children)
+        return sorted(info.path for info in children)
 
     def move(self, source: str, dest: str) -> None:
         if source == dest:
@@ -372,7 +385,13 @@ class GCSDriver(StorageDriver):
         start_after: str | None = None,
         prune: WalkPrune | None = None,
     ) -> Iterator[FileInfo]:
-        """Every entry below ``path`` from one flat listing, in walk order."""
+        """Every entry below ``path``, in walk order.
+
+        Without ``prune``, from one flat listing of the subtree; with it, one delimiter
+        listing per directory entered, so that pruned subtrees are never listed.
+        """
+        if prune is not None:
+            return walk_listed(path, self._walk_children, start_after=start_after, prune=prune)
         prefix = self._dir_prefix(path)
         after = walk_key(start_after) if start_after is not None else None
         options: dict[str, Any] = {}
@@ -391,22 +410,15 @@ class GCSDriver(StorageDriver):
                     parent = parent.rsplit("/", 1)[0]
         if not entries and path != ROOT and (start_after is None or not self._is_dir(path)):
             raise PathNotFoundError(path)  # nothing below it: no such directory
-        return self._walk_order(entries, after, prune)
+        return (
+            entries[entry]
+            for entry in sorted(entries, key=walk_key)
+            if after is None or walk_key(entry) > after
+        )
 
-    @staticmethod
-    def _walk_order(
-        entries: dict[str, FileInfo], after: tuple[str, ...] | None, prune: WalkPrune | None
-    ) -> Iterator[FileInfo]:
-        pruned: str | None = None
-        for entry_path in sorted(entries, key=walk_key):
-            if pruned is not None and is_under(entry_path, pruned):
-                continue
-            if after is not None and walk_key(entry_path) <= after:
-                continue
-            info = entries[entry_path]
-            yield info
-            if info.is_dir and prune is not None and prune(info):
-                pruned = entry_path
+    def _walk_children(self, path: str) -> _Infos:
+        with self._errors("walk", path):
+            return self._children(path)
 
     def abort_pending_uploads(self, path: str, *, older_than: datetime) -> int:
         """Abort upload sessions below ``path`` whose placeholder predates ``older_than``."""

@@ -288,3 +288,21 @@ def test_transient_errors_are_retried(azurite: Any, azure_params: Params, status
             driver.get_content("/r/never")
         assert proxy.injected == 4  # the first try and max_retries=3 retries
         assert "azure: get_content /r/never" in str(caught.value)
+
+
+def test_walk_never_lists_a_pruned_directory(azurite: Any, azure_params: Params) -> None:
+    """The walk lists directory by directory and never lists a pruned subtree."""
+    with flaky_proxy.FlakyProxy(f"http://127.0.0.1:{azurite.port}") as proxy:
+        url = f"{proxy.endpoint}/devstoreaccount1"
+        driver = validated(
+            AzureDriver.from_parameters(azure_params(serviceurl=url, rootdirectory="pw"))
+        )
+        for name in ("keep/x", "keep/y/z", "skip/a/b", "skip/c", "top"):
+            driver.put_content(f"/t/{name}", b"x")
+        proxy.seen.clear()
+        walked = [i.path for i in driver.walk("/t", prune=lambda i: i.path.endswith("/skip"))]
+        assert walked == ["/t/keep", "/t/keep/x", "/t/keep/y", "/t/keep/y/z", "/t/skip", "/t/top"]
+        listings = [line for line in proxy.seen if "comp=list" in line]
+        assert any("keep%2F" in line for line in listings), listings
+        assert not any("skip%2F" in line for line in listings), listings
+        driver.delete("/t")

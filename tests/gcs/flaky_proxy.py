@@ -4,7 +4,8 @@
 its answer, except that the first ``failures`` requests whose path contains ``match`` get the
 ``status`` it was told to inject instead (429 or a 5xx), without reaching the upstream. The
 driver under test talks to the proxy as if it were the service, so its retry policy meets
-real HTTP errors over a real socket.
+real HTTP errors over a real socket. ``seen`` records every request line, for tests that
+check which requests a driver made.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class FlakyProxy:
         self.match = ""
         self.injected = 0
         self.forwarded = 0
+        self.seen: list[str] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,6 +49,7 @@ class FlakyProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with proxy.lock:
+                    proxy.seen.append(f"{self.command} {self.path}")
                     inject = proxy.failures > 0 and proxy.match in self.path
                     if inject:
                         proxy.failures -= 1

@@ -352,3 +352,21 @@ def test_resumes_an_upload_distribution_left_at_the_path(
     writer.commit()
     assert driver.get_content("/uploads/x/data") == sent + tail + b"+more"
     driver.delete("/uploads")
+
+
+def test_walk_with_prune_never_lists_a_pruned_directory(
+    gcs_emulator: GCSEmulator, gcs_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``prune``, the walk lists directory by directory and skips pruned subtrees."""
+    with FlakyProxy(gcs_emulator.endpoint) as proxy:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.endpoint)
+        driver = validated(GCSDriver.from_parameters({"bucket": gcs_bucket, "rootdirectory": "pw"}))
+        for name in ("keep/x", "keep/y/z", "skip/a/b", "skip/c", "top"):
+            driver.put_content(f"/t/{name}", b"x")
+        proxy.seen.clear()
+        walked = [i.path for i in driver.walk("/t", prune=lambda i: i.path.endswith("/skip"))]
+        assert walked == ["/t/keep", "/t/keep/x", "/t/keep/y", "/t/keep/y/z", "/t/skip", "/t/top"]
+        listings = [line for line in proxy.seen if "prefix=" in line]
+        assert any("keep%2F" in line for line in listings), listings
+        assert not any("skip%2F" in line for line in listings), listings
+        driver.delete("/t")
