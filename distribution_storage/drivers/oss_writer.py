@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from distribution_storage.driver.contract import FileWriter
 
 if TYPE_CHECKING:
-    from distribution_storage.drivers.oss import OSSDriver
+    from distribution_storage.drivers.oss_store import OSSStore
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,9 @@ class UploadState:
 class OSSWriter(FileWriter):
     """Writes one key as a multipart upload; see the module docstring for the protocol."""
 
-    def __init__(self, driver: OSSDriver, path: str, state: UploadState) -> None:
+    def __init__(self, store: OSSStore, path: str, state: UploadState) -> None:
         super().__init__(path)
-        self._driver = driver
-        self._key = driver.key(path)
+        self._store = store
         self._upload_id = state.upload_id
         self._parts = list(state.parts)
         self._buffer = bytearray(state.tail)
@@ -74,15 +73,15 @@ class OSSWriter(FileWriter):
 
     def _write(self, data: bytes | bytearray | memoryview) -> None:
         self._buffer += data
-        while len(self._buffer) >= (chunk := part_size(self._driver.params.chunksize, self._parts)):
+        while len(self._buffer) >= (chunk := part_size(self._store.params.chunksize, self._parts)):
             self._upload_part(bytes(self._buffer[:chunk]))
             del self._buffer[:chunk]
 
     def _upload_part(self, data: bytes) -> None:
         if self._upload_id is None:
-            self._upload_id = self._driver.start_upload(self.path)
+            self._upload_id = self._store.start_upload(self.path)
         number = self._parts[-1].number + 1 if self._parts else 1
-        etag = self._driver.upload_part(self.path, self._upload_id, number, data)
+        etag = self._store.upload_part(self.path, self._upload_id, number, data)
         self._parts.append(Part(number, etag, len(data)))
 
     def _close(self) -> None:
@@ -90,26 +89,26 @@ class OSSWriter(FileWriter):
             self._upload_part(bytes(self._buffer))
             self._buffer.clear()
         if self._buffer or self._upload_id is None:
-            self._driver.put_tail(self.path, bytes(self._buffer), self._upload_id, self._parts)
+            self._store.put_tail(self.path, bytes(self._buffer), self._upload_id, self._parts)
             self._tail_stored = True
         elif self._tail_stored:
-            self._driver.delete_tail(self.path)
+            self._store.delete_tail(self.path)
             self._tail_stored = False
 
     def _commit(self) -> None:
         if self._upload_id is None:
-            self._driver.put_content(self.path, bytes(self._buffer))
+            self._store.put_object(self.path, bytes(self._buffer))
         else:
             if self._buffer or not self._parts:
                 self._upload_part(bytes(self._buffer))
                 self._buffer.clear()
-            self._driver.complete_upload(self.path, self._upload_id, self._parts)
+            self._store.complete_upload(self.path, self._upload_id, self._parts)
         if self._tail_stored:
-            self._driver.delete_tail(self.path)
+            self._store.delete_tail(self.path)
 
     def _cancel(self) -> None:
         self._buffer.clear()
         if self._upload_id is not None:
-            self._driver.abort_upload(self.path, self._upload_id)
+            self._store.abort_upload(self.path, self._upload_id)
         if self._tail_stored:
-            self._driver.delete_tail(self.path)
+            self._store.delete_tail(self.path)
