@@ -237,3 +237,15 @@ def test_resuming_an_upload_that_lost_its_parts_is_a_clear_error(
         driver.writer("/lost", append=True)
     with pytest.raises(PathNotFoundError):
         driver.stat("/lost")
+
+
+@pytest.mark.parametrize("size", [10, 5 * MiB + 50 * 1024], ids=["small", "part-copied"])
+def test_append_to_committed_content_continues_it(oss_params: dict[str, Any], size: int) -> None:
+    driver = OSSDriver.from_parameters(oss_params)
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    driver.put_content("/grow", data)
+    writer = driver.writer("/grow", append=True)
+    assert writer.size == size
+    writer.write(b"-more")
+    writer.commit()
+    assert driver.get_content("/grow") == data + b"-more"
