@@ -151,10 +151,22 @@ class _Run:
         with self.lock:
             self.bytes_done += count
 
-    def _parallel(self, items: Sequence[T], action: Callable[[T], None], phase: str) -> None:
-        """Run ``action`` on every item in the pool; the first unexpected error stops all."""
+    def _parallel(
+        self,
+        items: Sequence[T],
+        action: Callable[[T], None],
+        phase: str,
+        *,
+        total_bytes: int = 0,
+    ) -> None:
+        """Run ``action`` on every item in the pool; the first unexpected error stops all.
+
+        Progress reports items and bytes done, with an estimate of the time left when
+        ``total_bytes`` is known.
+        """
         done = 0
         total = len(items)
+        started, first_bytes = time.monotonic(), self.bytes_done
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             pending: set[Future[None]] = {pool.submit(action, item) for item in items}
             while pending:
@@ -169,7 +181,10 @@ class _Run:
                     done += 1
                 with self.lock:
                     bytes_done = self.bytes_done
-                self.progress(ProgressUpdate(phase, done, total, bytes_done))
+                detail = _estimate(
+                    bytes_done - first_bytes, total_bytes, time.monotonic() - started
+                )
+                self.progress(ProgressUpdate(phase, done, total, bytes_done, detail))
 
     def blobs(self, plan: Plan, *, server_side_copy: bool) -> None:
         """Copy (or count, in a dry run) the blobs the target lacks."""
@@ -200,7 +215,12 @@ class _Run:
                 self.report.count_copied(BLOB, record.size)
                 self.copied_blobs.add(record.digest)
 
-        self._parallel(plan.blobs_to_copy, one, "copying blobs")
+        self._parallel(
+            plan.blobs_to_copy,
+            one,
+            "copying blobs",
+            total_bytes=sum(record.size for record in plan.blobs_to_copy),
+        )
         self.report.server_side_copies = copier.server_side_copies
 
     def _fail(self, kind: str, path: str, reason: str) -> None:
@@ -268,6 +288,15 @@ class _Run:
 
     def _delete_batch(self, paths: list[str]) -> None:
         self.target.delete_many(paths)  # an already-missing path is the outcome we want
+
+
+def _estimate(done: int, total: int, elapsed: float) -> str:
+    """``eta 1m05s`` from the bytes done of ``total`` so far; empty when unknown."""
+    if not total or done <= 0 or elapsed <= 0:
+        return ""
+    left = max(total - done, 0) / (done / elapsed)
+    minutes, seconds = divmod(int(left + 0.5), 60)
+    return f"eta {minutes}m{seconds:02d}s"
 
 
 def _link_digest(data: bytes) -> Digest | None:

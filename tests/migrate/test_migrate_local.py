@@ -131,3 +131,19 @@ def test_no_staging_left_behind(fs_store: Factory) -> None:
     fill(source, big=2**20)
     migrate(source, target)
     assert tree(target, STAGING_ROOT) == {}
+
+
+def test_progress_reports_blobs_and_bytes_and_registries_are_accepted(fs_store: Factory) -> None:
+    from distribution_storage.progress import ProgressUpdate
+
+    source, target = fs_store("a"), fs_store("b")
+    fill(source, big=9 * 2**20)
+    updates: list[ProgressUpdate] = []
+    report = migrate(Registry(source), Registry(target), progress=updates.append, workers=2)
+    blobs = [u for u in updates if u.phase == "copying blobs"]
+    assert blobs[-1].done == blobs[-1].total == report.copied_by_kind["blob"]
+    assert blobs[-1].bytes_done == sum(
+        len(data) for path, data in tree(target).items() if "/blobs/" in path
+    )
+    assert any(u.detail.startswith("eta ") for u in blobs)
+    assert any(u.phase == "copying tag-links" for u in updates)
