@@ -16,6 +16,7 @@ import eventlet
 eventlet.monkey_patch()
 
 import os  # noqa: E402
+import socket  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -180,6 +181,8 @@ def main() -> None:
     """Bind, configure, load and serve; print READY with the proxy port."""
     workdir = sys.argv[1]
     sockets = {kind: eventlet.listen(("127.0.0.1", 0)) for kind in SERVERS}
+    for sock in sockets.values():  # as swift's own get_socket: no Nagle delays
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     ports = {kind: sock.getsockname()[1] for kind, sock in sockets.items()}
     write_configs(workdir, ports)
 
