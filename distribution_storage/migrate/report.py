@@ -3,8 +3,10 @@
 One :class:`MigrationReport` serves both a real run and a dry run. ``copied`` counts the
 objects written to the target, ``skipped`` those already there with the right content,
 ``bytes`` the bytes copied, ``failed`` the objects that could not be copied (each with its
-reason in ``failures``); the ``*_by_kind`` maps split them into blobs, the repositories'
-link kinds and uploads. It prints as one summary line or as one JSON object.
+reason in ``failures``), ``vanished`` those a live registry deleted between the listing and
+the copy (not failures: they are no longer part of the store); the ``*_by_kind`` maps split
+them into blobs, the repositories' link kinds and uploads. It prints as one summary line or
+as one JSON object.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class MigrationReport:
     skipped: int = 0
     bytes: int = 0
     deleted: int = 0
+    vanished: int = 0
+    """Objects listed in the source but gone when read (deleted by a live registry)."""
     copied_by_kind: dict[str, int] = field(default_factory=dict)
     skipped_by_kind: dict[str, int] = field(default_factory=dict)
     deleted_by_kind: dict[str, int] = field(default_factory=dict)
@@ -97,6 +101,7 @@ class MigrationReport:
             "bytes": self.bytes,
             "failed": self.failed,
             "deleted": self.deleted,
+            "vanished": self.vanished,
             "copied_by_kind": dict(sorted(self.copied_by_kind.items())),
             "skipped_by_kind": dict(sorted(self.skipped_by_kind.items())),
             "deleted_by_kind": dict(sorted(self.deleted_by_kind.items())),

@@ -209,7 +209,7 @@ class _Run:
                 self._fail(BLOB, str(record.digest), exc.detail)
                 return
             except PathNotFoundError:
-                self._fail(BLOB, str(record.digest), "vanished from the source")
+                self._vanished(BLOB, str(record.digest))
                 return
             with self.lock:
                 self.report.count_copied(BLOB, record.size)
@@ -222,6 +222,12 @@ class _Run:
             total_bytes=sum(record.size for record in plan.blobs_to_copy),
         )
         self.report.server_side_copies = copier.server_side_copies
+
+    def _vanished(self, kind: str, path: str) -> None:
+        """An object listed in the source was gone when read (a live registry deleted it)."""
+        with self.lock:
+            self.report.vanished += 1
+            self.report.notes.append(f"{kind} {path} vanished from the source; not copied")
 
     def _fail(self, kind: str, path: str, reason: str) -> None:
         with self.lock:
@@ -239,7 +245,7 @@ class _Run:
             try:
                 data = self.source.get_content(item.path)
             except PathNotFoundError:
-                self._fail(item.kind, item.path, "vanished from the source")
+                self._vanished(item.kind, item.path)
                 return
             if item.path in compare and self._same(item.path, data):
                 with self.lock:

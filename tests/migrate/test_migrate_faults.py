@@ -4,12 +4,14 @@ source blob, a target refusing writes, and server-side copy through ``copy_from`
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import BinaryIO
 
 import pytest
 from migrate_support import check_consistent, fill, tree, without_uploads
 
 from distribution_storage import open_driver
 from distribution_storage.driver import StorageDriver
+from distribution_storage.driver.delegating import DelegatingDriver
 from distribution_storage.driver.errors import StorageDriverError
 from distribution_storage.driver.middleware.faults import FaultInjectingDriver, InjectedFaultError
 from distribution_storage.drivers.inmemory import InMemoryDriver
@@ -138,3 +140,27 @@ def test_server_side_copy_still_verifies_the_source() -> None:
     ]
     assert orphan not in scan_blobs(target)
     check_consistent(target)
+
+
+class DeletingWhileRead(DelegatingDriver):
+    """A source whose registry deletes one blob and its link right after the listing."""
+
+    def __init__(self, inner: StorageDriver, blob: str, link: str) -> None:
+        super().__init__(inner)
+        self.doomed = (blob, link)
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        if path == self.doomed[0]:
+            for gone in self.doomed:
+                self.inner.delete(gone)
+        return self.inner.reader(path, offset)
+
+
+def test_objects_deleted_by_a_live_registry_are_noted_not_failed(fs_store: Factory) -> None:
+    source, target = fs_store("a"), fs_store("b")
+    orphan = fill(source)[-1]
+    live = DeletingWhileRead(source, blob_data_path(orphan), layer_link_path("big/one", orphan))
+    report = migrate(live, target, workers=1)
+    assert (report.failed, report.vanished) == (0, 2)
+    assert any(str(orphan) in note for note in report.notes)
+    assert tree(target) == without_uploads(tree(source))
