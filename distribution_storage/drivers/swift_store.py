@@ -67,6 +67,8 @@ class SwiftStore:
         self.container = params.container
         self.chunk_size = params.chunksize
         self._local = threading.local()
+        self._opened: list[Any] = []  # every thread's connection, closed with the store
+        self._opened_lock = threading.Lock()
         self.base = f"{params.prefix}/" if params.prefix else ""
         self.main = self._connect(None, None)
         self._authenticate()
@@ -104,6 +106,8 @@ class SwiftStore:
         if conn is None:
             conn = self._connect(self.main.url, self.main.token)
             self._local.conn = conn
+            with self._opened_lock:
+                self._opened.append(conn)
         return conn
 
     def _cluster_info(self) -> dict[str, Any]:
@@ -367,5 +371,8 @@ class SwiftStore:
         self.replace(path, put)
 
     def close(self) -> None:
-        """Close the main connection."""
-        self.main.close()
+        """Close every connection the store opened."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in [self.main, *opened]:
+            conn.close()
