@@ -3,8 +3,8 @@
 Distribution's move cases (move, overwrite, missing source, moving under a file) and delete
 cases (a file, a missing path, one file of a folder then the folder, only true subpaths and
 never a sibling sharing a string prefix), plus deleting a directory of more than 1,000
-files. ``copy`` and ``delete_many`` have generic fallbacks, so they are checked on every
-driver whatever capability it declares.
+files. ``copy``, ``delete_many`` and ``delete_files`` have generic fallbacks, so they are
+checked on every driver whatever capability it declares.
 """
 
 from __future__ import annotations
@@ -149,6 +149,33 @@ class DeleteCases(ConformanceBase):
         missing = driver.delete_many([f"{prefix}/a", f"{prefix}/b", f"{prefix}/zzz"])
         assert missing == [f"{prefix}/zzz"]
         assert driver.list(prefix) == [f"{prefix}/ab"]
+
+    def test_delete_files(self, driver: StorageDriver, prefix: str) -> None:
+        """``delete_files`` removes exactly the named files, and a missing one is no error."""
+        populate(
+            driver,
+            {
+                f"{prefix}/blob/one/data": b"1",
+                f"{prefix}/blob/two/data": b"2",
+                f"{prefix}/blob/two/extra": b"3",
+                f"{prefix}/link": b"4",
+                f"{prefix}/linked": b"5",
+            },
+        )
+        missing = driver.delete_files(
+            [
+                f"{prefix}/blob/one/data",
+                f"{prefix}/blob/two/data",
+                f"{prefix}/link",
+                f"{prefix}/gone",
+            ]
+        )
+        assert set(missing) <= {f"{prefix}/gone"}
+        for path in (f"{prefix}/blob/one/data", f"{prefix}/blob/two/data", f"{prefix}/link"):
+            with pytest.raises(PathNotFoundError):
+                driver.stat(path)
+        assert driver.get_content(f"{prefix}/blob/two/extra") == b"3"
+        assert driver.get_content(f"{prefix}/linked") == b"5"
 
 
 class CopyCases(ConformanceBase):

@@ -281,6 +281,15 @@ class StorageDriver(ABC):
                 missing.append(path)
         return missing
 
+    def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
+        """Delete files the caller knows exist and have nothing below them.
+
+        Unlike :meth:`delete_many`, nothing is listed first, so an object store can delete
+        a thousand keys per request. A path that is missing is no error (it is returned); a
+        directory must not be passed. This fallback deletes one path at a time.
+        """
+        return self.delete_many(paths)
+
     def copy(self, source: str, dest: str) -> None:
         """Copy ``source`` to ``dest``, replacing it; server-side where the backend can."""
         with self.reader(source) as src:

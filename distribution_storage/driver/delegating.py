@@ -81,6 +81,9 @@ class DelegatingDriver(StorageDriver):
     def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         return self.inner.delete_many(paths)
 
+    def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
+        return self.inner.delete_files(paths)
+
     def copy(self, source: str, dest: str) -> None:
         self.inner.copy(source, dest)
 

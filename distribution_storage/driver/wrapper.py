@@ -144,6 +144,10 @@ class ValidatingDriver(DelegatingDriver):
         checked = [self._path(p) for p in paths]
         return self._errors.call("delete_many", ROOT, lambda: self.inner.delete_many(checked))
 
+    def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
+        checked = [self._path(p) for p in paths]
+        return self._errors.call("delete_files", ROOT, lambda: self.inner.delete_files(checked))
+
     def copy(self, source: str, dest: str) -> None:
         source, dest = self._path(source), self._path(dest)
         self._errors.call("copy", source, lambda: self.inner.copy(source, dest))

@@ -271,6 +271,23 @@ class FilesystemDriver(StorageDriver):
                 missing.append(path)
         return missing
 
+    def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
+        """Unlink each file, and its directory when that is left empty."""
+        checked: dict[str, bool] = {}
+        missing = []
+        for path in paths:
+            full = self._entry(path, checked)
+            try:
+                os.unlink(full)
+            except FileNotFoundError:
+                missing.append(path)
+                continue
+            parent = os.path.dirname(full)
+            if parent != self.root:
+                with contextlib.suppress(OSError):  # not empty: other files live there
+                    os.rmdir(parent)
+        return missing
+
     def _delete(self, path: str, checked: dict[str, bool]) -> None:
         full = self._entry(path, checked)
         try:

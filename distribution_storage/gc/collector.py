@@ -12,8 +12,9 @@
    distribution requires.
 4. **Sweep** (unless a dry run): manifest revisions and their tag-history entries first, then
    layer links, then blobs -- so a crash midway leaves only unreferenced blobs behind, never a
-   link to a missing blob. Deletions go through ``delete_many`` (batched where the backend
-   can), in batches spread over the pool.
+   link to a missing blob. The inventory listed the exact files, so they are deleted with
+   ``delete_files`` (a thousand keys per request on S3, no listing), in batches spread over
+   the pool.
 
 What the grace period protects: a push in progress (its blobs and links are young), a
 manifest pushed untagged before its index, and any reference written between the inventory
@@ -43,10 +44,10 @@ from distribution_storage.inventory import (
 )
 from distribution_storage.layout import (
     Digest,
-    blob_dir_path,
-    layer_link_dir,
-    manifest_revision_dir,
-    tag_index_dir,
+    blob_data_path,
+    layer_link_path,
+    manifest_revision_link_path,
+    tag_index_link_path,
 )
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
 from distribution_storage.registry.registry import Registry
@@ -230,16 +231,16 @@ def _sweep(
         digest = Digest.parse(deletion.digest)
         if deletion.kind == "manifest":
             repo = repositories[deletion.repository]
-            manifest_paths.append(manifest_revision_dir(repo.name, digest))
+            manifest_paths.append(manifest_revision_link_path(repo.name, digest))
             manifest_paths.extend(
-                tag_index_dir(repo.name, tag, digest)
+                tag_index_link_path(repo.name, tag, digest)
                 for tag, history in sorted(repo.tag_history.items())
                 if digest in history
             )
         elif deletion.kind == "layer-link":
-            link_paths.append(layer_link_dir(deletion.repository, digest))
+            link_paths.append(layer_link_path(deletion.repository, digest))
         else:
-            blob_paths.append(blob_dir_path(digest))
+            blob_paths.append(blob_data_path(digest))
     done = 0
     total = len(manifest_paths) + len(link_paths) + len(blob_paths)
     for phase, paths in (
@@ -257,7 +258,9 @@ def _sweep(
 
 def _delete_batch(driver: StorageDriver) -> Callable[[list[str]], int]:
     def run(paths: list[str]) -> int:
-        driver.delete_many(paths)  # an already-missing path is the outcome we want
+        # The inventory listed these exact files, so no listing is needed to delete them;
+        # one that is already gone is the outcome we want.
+        driver.delete_files(paths)
         return len(paths)
 
     return run

@@ -30,6 +30,9 @@ class SlowDeletes(DelegatingDriver):
     def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         return StorageDriver.delete_many(self, paths)
 
+    def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
+        return StorageDriver.delete_files(self, paths)
+
 
 def announce_sweep(update: ProgressUpdate) -> None:
     if update.phase.startswith("deleting") and update.done == 0:

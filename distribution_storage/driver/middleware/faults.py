@@ -145,6 +145,10 @@ class FaultInjectingDriver(DelegatingDriver):
         paths = builtins.list(paths)
         return self._run("delete_many", ROOT, lambda: self.inner.delete_many(paths))
 
+    def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
+        paths = builtins.list(paths)
+        return self._run("delete_files", ROOT, lambda: self.inner.delete_files(paths))
+
     def copy(self, source: str, dest: str) -> None:
         self._run("copy", source, lambda: self.inner.copy(source, dest))
 

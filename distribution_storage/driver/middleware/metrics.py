@@ -77,6 +77,9 @@ class CountingDriver(DelegatingDriver):
     def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         return self._count("delete_many", lambda: self.inner.delete_many(paths))
 
+    def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
+        return self._count("delete_files", lambda: self.inner.delete_files(paths))
+
     def copy(self, source: str, dest: str) -> None:
         self._count("copy", lambda: self.inner.copy(source, dest))
 

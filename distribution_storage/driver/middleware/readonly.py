@@ -37,6 +37,9 @@ class ReadOnlyDriver(DelegatingDriver):
     def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         self._refuse("delete_many")
 
+    def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
+        self._refuse("delete_files")
+
     def copy(self, source: str, dest: str) -> None:
         self._refuse("copy")
 

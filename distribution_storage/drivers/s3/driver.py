@@ -395,6 +395,14 @@ class S3Driver(StorageDriver):
         self._delete_keys(dict.fromkeys(keys), ROOT)
         return missing
 
+    def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
+        """Delete exactly these keys, 1,000 per DeleteObjects request, listing nothing.
+
+        S3 does not tell which keys were missing, so nothing is reported missing.
+        """
+        self._delete_keys(dict.fromkeys(self.key(path) for path in paths), ROOT)
+        return []
+
     # -- redirects ----------------------------------------------------------------------
 
     def redirect_url(self, path: str, *, method: str = "GET") -> str | None:
