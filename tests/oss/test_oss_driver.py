@@ -8,6 +8,9 @@ cleanup, parameters, and a server that goes away mid-upload.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -249,3 +252,21 @@ def test_append_to_committed_content_continues_it(oss_params: dict[str, Any], si
     writer.write(b"-more")
     writer.commit()
     assert driver.get_content("/grow") == data + b"-more"
+
+
+def test_resume_in_another_process(oss_params: dict[str, Any]) -> None:
+    script = (
+        "import json, sys\n"
+        "from distribution_storage.drivers.oss import OSSDriver\n"
+        "driver = OSSDriver.from_parameters(json.loads(sys.argv[1]))\n"
+        "writer = driver.writer('/proc/blob')\n"
+        "writer.write(b'p' * (5 * 1024 * 1024 + 11))\n"
+        "writer.close()\n"
+    )
+    subprocess.run([sys.executable, "-c", script, json.dumps(oss_params)], check=True)
+    driver = OSSDriver.from_parameters(oss_params)
+    writer = driver.writer("/proc/blob", append=True)
+    assert writer.size == 5 * MiB + 11
+    writer.write(b"q")
+    writer.commit()
+    assert driver.get_content("/proc/blob") == b"p" * (5 * MiB + 11) + b"q"

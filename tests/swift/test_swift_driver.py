@@ -7,6 +7,9 @@ operator meets (wrong password, a server that goes away mid-upload, missing segm
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -342,3 +345,21 @@ def test_a_writer_that_died_before_close_is_cleaned_up(make_swift_driver: MakeDr
     future = datetime.now(UTC) + timedelta(hours=1)
     assert driver.abort_pending_uploads("/", older_than=future) == 1
     assert stored_keys(driver) == []
+
+
+def test_resume_in_another_process(swift_params: dict[str, Any]) -> None:
+    script = (
+        "import json, sys\n"
+        "from distribution_storage.drivers.swift import SwiftDriver\n"
+        "driver = SwiftDriver.from_parameters(json.loads(sys.argv[1]))\n"
+        "writer = driver.writer('/proc/blob')\n"
+        "writer.write(b'p' * (2 * 1024 * 1024 + 11))\n"
+        "writer.close()\n"
+    )
+    subprocess.run([sys.executable, "-c", script, json.dumps(swift_params)], check=True)
+    driver = SwiftDriver.from_parameters(swift_params)
+    writer = driver.writer("/proc/blob", append=True)
+    assert writer.size == 2 * MiB + 11
+    writer.write(b"q")
+    writer.commit()
+    assert driver.get_content("/proc/blob") == b"p" * (2 * MiB + 11) + b"q"
