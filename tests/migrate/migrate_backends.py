@@ -30,6 +30,8 @@ class Service:
     open: Callable[[], StorageDriver]
     stop: Callable[[], None]
     environment: dict[str, str]
+    open_missing: Callable[[], StorageDriver] | None = None
+    """A driver on a bucket that does not exist (for the services that have one)."""
 
 
 def start_s3() -> Service:
@@ -45,9 +47,10 @@ def start_s3() -> Service:
     keys = {"aws_access_key_id": "AKIDMIGRATE", "aws_secret_access_key": "migrate-secret"}
     admin = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
 
-    def make() -> StorageDriver:
+    def make(create: bool = True) -> StorageDriver:
         bucket = f"m-{uuid.uuid4().hex[:12]}"
-        admin.create_bucket(Bucket=bucket)
+        if create:
+            admin.create_bucket(Bucket=bucket)
         return open_driver(
             "s3",
             bucket=bucket,
@@ -59,7 +62,7 @@ def start_s3() -> Service:
             secure="false",
         )
 
-    return Service(make, server.stop, {})
+    return Service(make, server.stop, {}, lambda: make(create=False))
 
 
 def start_gcs(workdir: Path) -> Service:

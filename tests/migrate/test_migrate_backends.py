@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+from migrate_backends import Service
 from migrate_support import check_consistent, fill, tree
 
 from distribution_storage.driver import StorageDriver
+from distribution_storage.driver.errors import StorageDriverError
 from distribution_storage.layout import ROOT
-from distribution_storage.migrate import migrate
+from distribution_storage.migrate import MigrationError, migrate
 
 Factory = Callable[[str], StorageDriver]
 CHAIN = ("s3", "gcs", "azure", "swift", "oss")
@@ -44,3 +47,16 @@ def test_s3_to_s3_across_buckets(open_service: Factory) -> None:
     assert tree(target, ROOT) == {
         path: data for path, data in tree(source, ROOT).items() if "/_uploads/" not in path
     }
+
+
+def test_an_unreachable_source_bucket_is_an_error_not_an_empty_store(
+    services: dict[str, Service], fs_store: Factory
+) -> None:
+    open_missing = services["s3"].open_missing
+    assert open_missing is not None
+    missing = open_missing()
+    with pytest.raises(StorageDriverError) as caught:
+        migrate(missing, fs_store("b"), delete_extraneous=True)
+    assert not isinstance(caught.value, MigrationError)
+    assert "migrate-secret" not in str(caught.value)
+    assert "NoSuchBucket" in str(caught.value) or "bucket" in str(caught.value).lower()
