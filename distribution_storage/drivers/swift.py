@@ -31,7 +31,7 @@ from distribution_storage.driver.contract import (
 )
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.driver.paths import ROOT
-from distribution_storage.drivers.listing_walk import walk_by_listing
+from distribution_storage.driver.walking import walk_listing
 from distribution_storage.drivers.swift_parameters import SwiftParameters, parse_parameters
 from distribution_storage.drivers.swift_store import ObjectStream, SwiftStore, status
 from distribution_storage.drivers.swift_writer import Segment, SwiftWriter, UploadRecord
@@ -184,7 +184,7 @@ class SwiftDriver(StorageDriver):
         prune: WalkPrune | None = None,
     ) -> Iterator[FileInfo]:
         """The contract's walk, with one delimiter listing per directory and no stats."""
-        return walk_by_listing(self._children, path, start_after=start_after, prune=prune)
+        return walk_listing(self._children, path, start_after=start_after, prune=prune)
 
     def move(self, source: str, dest: str) -> None:
         """Copy ``source`` to ``dest`` (an SLO by its manifest), then delete ``source``."""
@@ -264,6 +264,24 @@ class SwiftDriver(StorageDriver):
                 continue
             objects.extend(found[0])
             segments.extend(found[1])
+        self.store.delete_keys(objects)
+        self.store.delete_keys(segments)
+        return missing
+
+    def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
+        """Delete these files (with their SLO segments) in bulk, listing nothing."""
+        missing: list[str] = []
+        objects: list[str] = []
+        segments: list[str] = []
+        for path in paths:
+            key = self.store.files_key(path)
+            head = self.store.head(key)
+            if head is None:
+                missing.append(path)
+                continue
+            objects.append(key)
+            if head.get("x-static-large-object", "").lower() == "true":
+                segments.extend(self.store.slo_segments(key, known_slo=True) or [])
         self.store.delete_keys(objects)
         self.store.delete_keys(segments)
         return missing

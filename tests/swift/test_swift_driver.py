@@ -363,3 +363,14 @@ def test_resume_in_another_process(swift_params: dict[str, Any]) -> None:
     writer.write(b"q")
     writer.commit()
     assert driver.get_content("/proc/blob") == b"p" * (2 * MiB + 11) + b"q"
+
+
+def test_delete_files_takes_large_object_segments_along(make_swift_driver: MakeDriver) -> None:
+    driver = make_swift_driver()
+    writer = driver.writer("/blobs/big")
+    writer.write(b"b" * (2 * MiB + 1))
+    writer.commit()
+    driver.put_content("/blobs/small", b"s")
+    driver.put_content("/blobs/kept", b"k")
+    assert driver.delete_files(["/blobs/big", "/blobs/small", "/blobs/none"]) == ["/blobs/none"]
+    assert stored_keys(driver) == ["files/blobs/kept"]
