@@ -5,6 +5,7 @@ hops) a second run copies nothing."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import pytest
@@ -14,7 +15,9 @@ from migrate_support import check_consistent, fill, tree
 from distribution_storage.driver import StorageDriver
 from distribution_storage.driver.errors import StorageDriverError
 from distribution_storage.layout import ROOT
-from distribution_storage.migrate import MigrationError, migrate
+from distribution_storage.migrate import MigrationError, SameStoreError, migrate
+from distribution_storage.migrate.copy import bottom
+from distribution_storage.migrate.runner import store_identity
 
 Factory = Callable[[str], StorageDriver]
 CHAIN = ("s3", "gcs", "azure", "swift", "oss")
@@ -60,3 +63,14 @@ def test_an_unreachable_source_bucket_is_an_error_not_an_empty_store(
     assert not isinstance(caught.value, MigrationError)
     assert "migrate-secret" not in str(caught.value)
     assert "NoSuchBucket" in str(caught.value) or "bucket" in str(caught.value).lower()
+
+
+@pytest.mark.parametrize("name", CHAIN)
+def test_the_same_bucket_through_two_drivers_is_refused(open_service: Factory, name: str) -> None:
+    driver = open_service(name)
+    twin = copy.copy(bottom(driver))  # another instance over the same bucket and root
+    identity = store_identity(bottom(driver))
+    assert identity is not None and sum(v is not None for v in identity) >= 3
+    assert identity != store_identity(bottom(open_service(name)))  # another bucket differs
+    with pytest.raises(SameStoreError, match="same store"):
+        migrate(driver, twin)
