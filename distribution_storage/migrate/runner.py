@@ -35,6 +35,7 @@ from distribution_storage.layout import Digest, DigestInvalidError, blob_dir_pat
 from distribution_storage.migrate.copy import BlobCopier, VerificationError, bottom, remove_staging
 from distribution_storage.migrate.plan import (
     BLOB,
+    COPY_ORDER,
     LINK_KINDS,
     Plan,
     RepoFile,
@@ -155,7 +156,7 @@ def migrate(
         run.blobs(plan, server_side_copy=server_side_copy)
         run.files(plan, listing, target_listing)
         if delete_extraneous:
-            run.delete(plan)
+            run.delete(plan, listing)
         if not dry_run:
             remove_staging(dst)
     finally:
@@ -304,8 +305,9 @@ class _Run:
                 self.bytes_done += len(data)
 
         # Links must land in order (a tag after its revision): one kind at a time.
-        for kind in dict.fromkeys(item.kind for item in items):
-            self._parallel([i for i in items if i.kind == kind], one, f"copying {kind}s")
+        for kind in COPY_ORDER:
+            if of_kind := [item for item in items if item.kind == kind]:
+                self._parallel(of_kind, one, f"copying {kind}s")
 
     def _same(self, path: str, data: bytes) -> bool:
         try:
@@ -313,15 +315,24 @@ class _Run:
         except PathNotFoundError:
             return False
 
-    def delete(self, plan: Plan) -> None:
-        """Remove what the source lacks from the target: links first, then blobs."""
+    def delete(self, plan: Plan, listing: StoreListing) -> None:
+        """Remove what the source lacks from the target: links first, then blobs.
+
+        A link goes with its directory; a tag the source does not have at all goes whole
+        (``current`` and ``index``), so the registry does not list it any more.
+        """
+        source_tags = {_tag_dir(path) for path in listing.files} - {None}
         paths: list[str] = []
         for name in plan.extraneous_repositories:
             self.report.count_deleted("repository")
             paths.append(repository_path(name))
         for item in plan.extraneous_files:
             self.report.count_deleted(item.kind)
-            paths.append(parent_of(item.path) if item.kind in LINK_KINDS else item.path)
+            tag = _tag_dir(item.path)
+            if tag is not None and tag not in source_tags:
+                paths.append(tag)
+            else:
+                paths.append(parent_of(item.path) if item.kind in LINK_KINDS else item.path)
         blob_paths = [blob_dir_path(record.digest) for record in plan.extraneous_blobs]
         for _ in blob_paths:
             self.report.count_deleted(BLOB)
@@ -344,6 +355,14 @@ def _estimate(done: int, total: int, elapsed: float) -> str:
     left = max(total - done, 0) / (done / elapsed)
     minutes, seconds = divmod(int(left + 0.5), 60)
     return f"eta {minutes}m{seconds:02d}s"
+
+
+def _tag_dir(path: str) -> str | None:
+    """The ``.../_manifests/tags/<tag>`` directory ``path`` lies in, if any."""
+    head, marker, rest = path.partition("/_manifests/tags/")
+    if not marker or "/" not in rest:
+        return None
+    return f"{head}{marker}{rest.split('/', 1)[0]}"
 
 
 def _link_digest(data: bytes) -> Digest | None:

@@ -91,12 +91,18 @@ def test_delete_extraneous_removes_links_and_blobs_the_source_lacks(fs_store: Fa
     other = open_driver("inmemory")
     fill(other, repositories=5)
     migrate(other, target)
+    stale = Registry(target).repository("team0/service")
+    stale.tags.tag("stale", stale.resolve("v0"))
     dry = migrate(source, target, delete_extraneous=True, dry_run=True)
     assert dry.deleted > 0
     report = migrate(source, target, delete_extraneous=True)
     assert report.deleted == dry.deleted
     assert report.deleted_by_kind.get("repository", 0) == 2  # team3, team4
     assert tree(target) == without_uploads(tree(source))
+    ours, theirs = Registry(source), Registry(target)
+    assert ours.catalog() == theirs.catalog()
+    for name in ours.catalog():  # tags are listed from directories: "stale" is gone whole
+        assert theirs.repository(name).tags.list() == ours.repository(name).tags.list()
     again = migrate(source, target, delete_extraneous=True)
     assert (again.copied, again.deleted) == (0, 0)
 
