@@ -4,8 +4,8 @@ The fake (``oss_fake``) is written from oss2's wire format; no real OSS endpoint
 unless ``DISTRIBUTION_STORAGE_OSS_BUCKET`` is set: then the same suite runs against that real
 bucket, with the other ``DISTRIBUTION_STORAGE_OSS_<PARAMETER>`` variables as the driver's
 parameters (``ACCESSKEYID``, ``ACCESSKEYSECRET``, ``REGION``, optionally ``ENDPOINT``,
-``ROOTDIRECTORY``...). 5 MiB parts with a 16 MiB large stream still span several parts plus a
-short tail.
+``ROOTDIRECTORY``...). Every size is the suite's full-mode default but the large stream: 64 MiB
+over 5 MiB parts (12 parts and a tail) instead of 1 GiB.
 """
 
 from __future__ import annotations
@@ -37,11 +37,7 @@ class TestOSSConformance(DriverConformance):
     """Every conformance case against one bucket of the fake."""
 
     options = SuiteOptions(
-        large_size=16 * MiB + 1031,
-        chunk_size=6 * MiB,
-        concurrent_read_size=8 * MiB,
-        concurrent_file_size=1 * MiB,
-        concurrent_put_size=256 * 1024,
+        large_size=64 * MiB + 1031,
     )
 
     @pytest.fixture
