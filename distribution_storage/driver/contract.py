@@ -15,14 +15,17 @@ import builtins
 import enum
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, BinaryIO, ClassVar, Self
 
 from distribution_storage.driver.errors import PathNotFoundError, WriterClosedError
-from distribution_storage.driver.paths import ROOT, walk_key
+from distribution_storage.driver.fileinfo import FileInfo, WalkPrune
+from distribution_storage.driver.paths import ROOT
+from distribution_storage.driver.walking import walk_listing
+
+__all__ = ["COPY_BUFFER_SIZE", "Capability", "FileInfo", "FileWriter", "StorageDriver", "WalkPrune"]
 
 COPY_BUFFER_SIZE = 8 * 1024 * 1024
 
@@ -40,16 +43,6 @@ class Capability(enum.Enum):
     """``walk`` is served by flat listings rather than one list and one stat per entry."""
     PENDING_UPLOADS = "pending-uploads"
     """``abort_pending_uploads`` can clean backend-side upload debris (multipart uploads...)."""
-
-
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    """What ``stat`` and ``walk`` report about one path. Directories have size 0."""
-
-    path: str
-    size: int
-    mod_time: datetime
-    is_dir: bool
 
 
 class FileWriter(ABC):
@@ -141,10 +134,6 @@ class FileWriter(ABC):
         self.close()
 
 
-WalkPrune = Callable[[FileInfo], bool]
-"""Called with each directory ``walk`` yields; returning True skips that directory's subtree."""
-
-
 class StorageDriver(ABC):
     """A storage backend: distribution's ``StorageDriver`` verbs over a tree of paths.
 
@@ -217,51 +206,23 @@ class StorageDriver(ABC):
         ``start_after`` resumes after that path in walk order (it need not exist, nor lie
         under ``path``). ``prune`` is asked about each yielded directory; True skips its
         subtree. Stop early by leaving the loop. Entries removed while the walk runs are
-        left out. This generic version lists each directory and stats each entry; backends
-        with flat listings override it.
+        passed over. This generic version lists each directory with :meth:`list_infos`
+        (by default ``list`` plus one ``stat`` per entry); see
+        :func:`distribution_storage.driver.walking.walk_listing`.
         """
-        after = walk_key(start_after) if start_after is not None else None
-        return self._walk_listing(path, after, prune, self.list_infos, top=True)
+        return walk_listing(self._infos, path, start_after=start_after, prune=prune)
 
-    def _walk_listing(
-        self,
-        path: str,
-        after: tuple[str, ...] | None,
-        prune: WalkPrune | None,
-        list_infos: Callable[[str], builtins.list[FileInfo] | None],
-        *,
-        top: bool,
-    ) -> Iterator[FileInfo]:
-        """The generic walk below ``path``; ``list_infos`` lists a directory with file info
-        (or returns None to have it listed and stat'ed entry by entry)."""
-        try:
-            listed = list_infos(path)
-            if listed is None:
-                children: builtins.list[tuple[str, FileInfo | None]] = [
-                    (child, None) for child in self.list(path)
-                ]
-            else:
-                children = [(info.path, info) for info in listed]
-        except PathNotFoundError:
-            if top:
-                raise
-            return
-        children.sort(key=lambda pair: walk_key(pair[0]))
-        for child, known in children:
-            key = walk_key(child)
-            resumes_inside = after is not None and after[: len(key)] == key
-            if after is not None and key <= after and not resumes_inside:
-                continue
+    def _infos(self, path: str) -> builtins.list[FileInfo]:
+        listed = self.list_infos(path)
+        if listed is not None:
+            return listed
+        infos = []
+        for child in self.list(path):
             try:
-                info = known if known is not None else self.stat(child)
+                infos.append(self.stat(child))
             except PathNotFoundError:
-                continue
-            if after is None or key > after:
-                yield info
-                if info.is_dir and not (prune and prune(info)):
-                    yield from self._walk_listing(child, None, prune, list_infos, top=False)
-            elif info.is_dir:
-                yield from self._walk_listing(child, after, prune, list_infos, top=False)
+                continue  # removed meanwhile
+        return infos
 
     def list_infos(self, path: str) -> builtins.list[FileInfo] | None:
         """The direct children of ``path`` with their file info, if the backend has it cheaply.

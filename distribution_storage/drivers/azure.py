@@ -53,13 +53,13 @@ from distribution_storage.driver.errors import (
     StorageDriverError,
 )
 from distribution_storage.driver.paths import ROOT, join, walk_key
+from distribution_storage.driver.walking import walk_listing
 from distribution_storage.drivers.azure_parameters import (
     CLIENT_SECRET,
     SHARED_KEY,
     AzureParameters,
 )
 from distribution_storage.drivers.azure_writer import AzureAppendWriter
-from distribution_storage.drivers.tree_walk import walk_listed
 
 REDIRECT_TTL = timedelta(minutes=20)
 COPY_TIMEOUT = 600.0
@@ -274,7 +274,13 @@ class AzureDriver(StorageDriver):
         prune: WalkPrune | None = None,
     ) -> Iterator[FileInfo]:
         """Depth first, one hierarchical listing per directory entered."""
-        return walk_listed(path, self._walk_children, start_after=start_after, prune=prune)
+        return walk_listing(
+            self._walk_children,
+            path,
+            start_after=start_after,
+            prune=prune,
+            missing_if_empty=True,
+        )
 
     def _walk_children(self, path: str) -> _Infos:
         with self.errors("walk", path):

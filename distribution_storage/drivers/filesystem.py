@@ -33,8 +33,8 @@ from distribution_storage.driver.paths import (
     components,
     is_valid_component,
     join,
-    walk_key,
 )
+from distribution_storage.driver.walking import walk_listing
 
 DEFAULT_ROOT = "/var/lib/registry"
 DEFAULT_MAX_THREADS = 100
@@ -211,14 +211,13 @@ class FilesystemDriver(StorageDriver):
         """The generic walk over ``scandir``; the root of the walk is checked once, and the
         directories below it are reached without following a link, so need no check."""
         top = self._full(path)
-        after = walk_key(start_after) if start_after is not None else None
 
         def scan(directory: str) -> builtins.list[FileInfo]:
             if directory == path:
                 return self._scan(path, top)
             return self._scan(directory, os.path.join(self.root, *components(directory)))
 
-        return self._walk_listing(path, after, prune, scan, top=True)
+        return walk_listing(scan, path, start_after=start_after, prune=prune)
 
     def _scan(self, path: str, full: str) -> builtins.list[FileInfo]:
         infos = []

@@ -1,17 +1,17 @@
 """The ``gcs`` driver: Google Cloud Storage through ``google-cloud-storage``.
 
-Object keys are ``rootdirectory`` + the path without its leading ``/``; directories are
-implied by keys. ``list`` uses prefix + delimiter listings, ``walk`` and ``delete`` one flat
-listing of the subtree (``walk`` with ``prune`` one delimiter listing per directory entered,
-see :mod:`.tree_walk`), ``move`` and ``copy`` a server-side rewrite, ``delete`` a batch
-request where the service takes one (emulators often do not: the driver then deletes
-object by object, in parallel). Unfinished uploads are resumable upload sessions whose state
-is kept in placeholder objects under the hidden namespace ``_upload-sessions~`` of the root
-(``~`` cannot occur in a path, so no path can collide with it and listings leave it out); see
-:mod:`.gcs_writer`. Placeholders distribution (Go) leaves at the path itself are hidden from
-reads and listings too, and resumable. ``redirect_url`` is a V4 signed URL when a
-service-account key is configured. Calls are retried with backoff on 429, 5xx and connection
-errors. The client and credentials come from :mod:`.gcs_client`.
+Object keys are ``rootdirectory`` + the path without its leading ``/``; directories are implied
+by keys. ``list`` uses prefix + delimiter listings, ``walk`` and ``delete`` one flat listing of
+the subtree (``walk`` with ``prune`` one delimiter listing per directory entered, see
+:mod:`distribution_storage.driver.walking`), ``move`` and ``copy`` a server-side rewrite,
+``delete`` a batch request where the service takes one (emulators often do not: the driver then
+deletes object by object, in parallel). Unfinished uploads are resumable upload sessions whose
+state is kept in placeholder objects under the hidden namespace ``_upload-sessions~`` of the
+root (``~`` cannot occur in a path, so no path can collide with it and listings leave it out);
+see :mod:`.gcs_writer`. Placeholders distribution (Go) leaves at the path itself are hidden
+from reads and listings too, and resumable. ``redirect_url`` is a V4 signed URL when a service-
+account key is configured. Calls are retried with backoff on 429, 5xx and connection errors.
+The client and credentials come from :mod:`.gcs_client`.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from distribution_storage.driver.errors import (
     StorageDriverError,
 )
 from distribution_storage.driver.paths import ROOT, is_under, join, walk_key
+from distribution_storage.driver.walking import walk_listing
 from distribution_storage.drivers.gcs_client import connect
 from distribution_storage.drivers.gcs_parameters import GCSParameters
 from distribution_storage.drivers.gcs_writer import (
@@ -49,7 +50,6 @@ from distribution_storage.drivers.gcs_writer import (
     GCSWriter,
     placeholder_state,
 )
-from distribution_storage.drivers.tree_walk import walk_listed
 
 SESSIONS = "_upload-sessions~"
 """The hidden namespace (under the root) holding upload-session placeholders."""
@@ -391,7 +391,13 @@ class GCSDriver(StorageDriver):
         listing per directory entered, so that pruned subtrees are never listed.
         """
         if prune is not None:
-            return walk_listed(path, self._walk_children, start_after=start_after, prune=prune)
+            return walk_listing(
+                self._walk_children,
+                path,
+                start_after=start_after,
+                prune=prune,
+                missing_if_empty=True,
+            )
         prefix = self._dir_prefix(path)
         after = walk_key(start_after) if start_after is not None else None
         options: dict[str, Any] = {}

@@ -1,0 +1,71 @@
+"""The contract's walk, computed from one directory listing at a time.
+
+Every driver that walks directory by directory uses :func:`walk_listing`: the generic
+fallback (``list`` plus a ``stat`` per entry), the filesystem (``scandir``), and the object
+stores whose delimiter listings already carry each file's size and time. It keeps the
+contract's order (depth first, children by name, so ``/a`` and its subtree come before
+``/a-b``), resumes after ``start_after`` listing only the directories on the way to it and
+after it, never lists a directory ``prune`` rejects, stops listing when the caller stops
+iterating, and holds one listing per level of depth, never the whole tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from distribution_storage.driver.errors import PathNotFoundError
+from distribution_storage.driver.fileinfo import FileInfo, WalkPrune
+from distribution_storage.driver.paths import ROOT, walk_key
+
+ListInfos = Callable[[str], list[FileInfo]]
+"""The direct children of a directory with their file info, in any order; raises
+:class:`PathNotFoundError` for a missing directory (or returns ``[]``, see
+``missing_if_empty``)."""
+
+
+def walk_listing(
+    list_infos: ListInfos,
+    path: str,
+    *,
+    start_after: str | None = None,
+    prune: WalkPrune | None = None,
+    missing_if_empty: bool = False,
+) -> Iterator[FileInfo]:
+    """Every entry below ``path`` in walk order; a missing ``path`` raises at once.
+
+    ``missing_if_empty`` is for object stores, where a directory exists only through the
+    objects below it: an empty listing of ``path`` (other than the root) means it is missing.
+    A directory removed while the walk runs is passed over.
+    """
+    top = list_infos(path)
+    if missing_if_empty and not top and path != ROOT:
+        raise PathNotFoundError(path)
+    after = walk_key(start_after) if start_after is not None else None
+    return _descend(top, list_infos, after, prune)
+
+
+def _descend(
+    children: list[FileInfo],
+    list_infos: ListInfos,
+    after: tuple[str, ...] | None,
+    prune: WalkPrune | None,
+) -> Iterator[FileInfo]:
+    for info in sorted(children, key=lambda entry: walk_key(entry.path)):
+        key = walk_key(info.path)
+        on_the_way = after is not None and after[: len(key)] == key
+        if after is not None and key <= after and not on_the_way:
+            continue
+        if after is None or key > after:
+            yield info
+            if not info.is_dir or (prune is not None and prune(info)):
+                continue
+            below: tuple[str, ...] | None = None
+        elif info.is_dir:
+            below = after  # an ancestor of start_after: entered, but yielded before
+        else:
+            continue
+        try:
+            listed = list_infos(info.path)
+        except PathNotFoundError:
+            continue  # removed while the walk ran
+        yield from _descend(listed, list_infos, below, prune)
