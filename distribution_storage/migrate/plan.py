@@ -7,7 +7,10 @@ tag link, tag index link, layer link, upload file, or other). ``_uploads`` is pr
 uploads are asked for. The :class:`Plan` then says which blobs are missing from the target
 (or there with another size), which repository files are missing or differ in size, which
 have the same size and must have their content compared, and, for ``delete_extraneous``,
-what the target holds that the source lacks. Nothing is read here but listings.
+what the target holds that the source lacks. Nothing is read here but listings: a layer,
+revision or tag index link holds the digest its own path names, so one present in the target
+with that digest's length is taken as present without reading either side (a second run
+reads only tag links, whose content a push may change without changing their size).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from distribution_storage.driver.contract import FileInfo, StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.inventory import BlobRecord, scan_blobs
-from distribution_storage.layout import REPOSITORIES_ROOT, Digest, is_valid_tag
+from distribution_storage.layout import REPOSITORIES_ROOT, Digest, DigestInvalidError, is_valid_tag
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
 
 BLOB = "blob"
@@ -29,6 +32,8 @@ LAYER_LINK = "layer-link"
 UPLOAD = "upload"
 OTHER = "other"
 LINK_KINDS = frozenset({REVISION_LINK, TAG_LINK, TAG_INDEX_LINK, LAYER_LINK})
+PATH_NAMED_LINKS = frozenset({REVISION_LINK, TAG_INDEX_LINK, LAYER_LINK})
+"""Links whose content is the digest named by their own path."""
 COPY_ORDER = (LAYER_LINK, REVISION_LINK, TAG_INDEX_LINK, TAG_LINK, UPLOAD, OTHER)
 """Repository files are written in this order: a tag appears only after its revision."""
 
@@ -70,6 +75,8 @@ class Plan:
     files_to_copy: list[RepoFile] = field(default_factory=list)
     files_to_compare: list[RepoFile] = field(default_factory=list)
     """Present in the target with the same size: copied only if the content differs."""
+    files_present: list[RepoFile] = field(default_factory=list)
+    """Links whose path names their content, present in the target with that content's size."""
     extraneous_files: list[RepoFile] = field(default_factory=list)
     extraneous_repositories: list[str] = field(default_factory=list)
     extraneous_blobs: list[BlobRecord] = field(default_factory=list)
@@ -89,6 +96,19 @@ def classify(parts: list[str]) -> str:
         case ["_uploads", *_]:
             return UPLOAD
     return OTHER
+
+
+def named_link_size(item: RepoFile) -> int | None:
+    """The size of a layer, revision or tag index link, whose content is the digest its
+    path names (``sha256:<hex>``: 71 bytes); None for other files and tag links, whose
+    content has to be read to be compared."""
+    if item.kind not in PATH_NAMED_LINKS:
+        return None
+    algorithm, hex_part = item.path.rsplit("/", 3)[1:3]
+    try:
+        return len(str(Digest.parse(f"{algorithm}:{hex_part}")))
+    except DigestInvalidError:
+        return None
 
 
 def _walk(driver: StorageDriver, include_uploads: bool) -> Iterator[FileInfo]:
@@ -142,7 +162,10 @@ def make_plan(source: StoreListing, target: StoreListing, *, delete_extraneous: 
     for path, item in sorted(source.files.items(), key=lambda kv: (order[kv[1].kind], kv[0])):
         there_file = target.files.get(path)
         if there_file is not None and there_file.size == item.size:
-            plan.files_to_compare.append(item)
+            if item.size == named_link_size(item):
+                plan.files_present.append(item)
+            else:
+                plan.files_to_compare.append(item)
         else:
             plan.files_to_copy.append(item)
     if delete_extraneous:

@@ -280,6 +280,8 @@ class _Run:
         present = set(target.blobs) | self.copied_blobs
         if self.dry_run:
             present |= set(listing.blobs)
+        for item in plan.files_present:
+            self.report.count_skipped(item.kind)
         compare = {item.path for item in plan.files_to_compare}
         items = plan.files_to_copy + plan.files_to_compare
 

@@ -50,6 +50,10 @@ def test_filesystem_to_filesystem_report_counts_and_second_run(fs_store: Factory
     assert again.skipped == report.copied
     assert "writer" not in again.operations["target"]
     assert "put_content" not in again.operations["target"]
+    # only tag links are read (on both sides): the other links hold the digest of their path
+    tags = [p for p in links if p.endswith("/current/link")]
+    assert again.operations["target"]["get_content"] == len(tags)
+    assert again.operations["source"]["get_content"] == len(tags)
 
 
 def test_dry_run_counts_what_a_real_run_copies_and_writes_nothing(fs_store: Factory) -> None:
