@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -92,7 +93,7 @@ def test_killed_midway_then_resumed(tmp_path: Path) -> None:
     (source_yml, source) = config(tmp_path, "a")
     slow = (
         "middleware:\n  storage:\n    - name: faults\n      options:\n"
-        "        latency: 40ms\n        verbs: write,put_content\n"
+        "        latency: 100ms\n        verbs: write,put_content\n"
     )
     slow_yml, target = config(tmp_path, "b", slow)
     fill(source)
@@ -101,7 +102,7 @@ def test_killed_midway_then_resumed(tmp_path: Path) -> None:
         push_blob(extra, os.urandom(1000 + number))
     total = len(scan_blobs(source))
     process = subprocess.Popen(
-        [*COMMAND, "migrate", str(source_yml), str(slow_yml)],
+        [*COMMAND, "migrate", str(source_yml), str(slow_yml), "--workers", "2"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -119,3 +120,34 @@ def test_killed_midway_then_resumed(tmp_path: Path) -> None:
     assert report["skipped_by_kind"]["blob"] >= copied - 1
     assert report["copied_by_kind"]["blob"] == total - report["skipped_by_kind"]["blob"]
     assert tree(fast_target) == without_uploads(tree(source))  # staging swept too
+
+
+def test_progress_is_drawn_on_a_terminal(tmp_path: Path) -> None:
+    (source_yml, source), (target_yml, _) = config(tmp_path, "a"), config(tmp_path, "b")
+    fill(source, big=2**20)
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [*COMMAND, "migrate", str(source_yml), str(target_yml)],
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=120,
+        )
+        os.close(terminal)
+        terminal = -1
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal side is closed: everything was read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
+    assert result.returncode == 0
+    assert b"copying blobs" in drawn and b"/s)" in drawn
+    assert result.stdout.startswith(b"copied ")
