@@ -76,7 +76,10 @@ def test_a_corrupt_blob_fails_the_command_with_one_line(tmp_path: Path) -> None:
 def test_bad_input_is_one_line_and_nonzero(tmp_path: Path) -> None:
     (source_yml, source), (target_yml, _) = config(tmp_path, "a"), config(tmp_path, "b")
     fill(source)
+    no_storage = tmp_path / "no-storage.yml"
+    no_storage.write_text("version: 0.1\nhttp:\n  addr: :5000\n")
     for args, expected in [
+        ((str(source_yml), str(no_storage)), "exactly one storage driver"),
         ((str(source_yml), str(source_yml)), "same filesystem store"),
         ((str(tmp_path / "missing.yml"), str(target_yml)), "missing.yml"),
         ((str(target_yml), str(source_yml)), "no registry data"),
