@@ -2,7 +2,6 @@
 
 Every size is the suite's full-mode default but the large stream: 64 MiB over 1 MiB segments
 (65 segments and a short tail) instead of 1 GiB, so the suite runs in a couple of minutes.
-The model test runs 10 examples (a real Swift answers in milliseconds, not microseconds).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ class TestSwiftConformance(DriverConformance):
 
     options = SuiteOptions(
         large_size=64 * MiB + 1031,
-        state_machine_examples=10,
     )
 
     @pytest.fixture
