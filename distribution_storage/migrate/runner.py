@@ -17,11 +17,12 @@ copies what is missing. A dry run lists, reads links to compare them, and writes
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from distribution_storage.driver.contract import StorageDriver
@@ -209,10 +210,16 @@ class _Run:
         done = 0
         total = len(items)
         started, first_bytes = time.monotonic(), self.bytes_done
+        waiting = iter(items)
+        pending: set[Future[None]] = set()
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            pending: set[Future[None]] = {pool.submit(action, item) for item in items}
-            while pending:
-                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            while True:
+                # a bounded window of submitted tasks, however many items there are
+                for item in itertools.islice(waiting, self.workers * 4 - len(pending)):
+                    pending.add(pool.submit(action, item))
+                if not pending:
+                    return
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in finished:
                     error = future.exception()
                     if error is not None:
