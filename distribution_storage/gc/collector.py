@@ -103,7 +103,7 @@ def collect_garbage(
     require_registry_store(counting)
     blobs = scan_blobs(counting, progress=progress)
     repositories = scan_repositories(counting, progress=progress)
-    cache = ManifestCache(counting)
+    cache = ManifestCache(counting, blobs)
     lap("inventory")
 
     def mark_all(names: Sequence[str]) -> dict[str, RepositoryMark]:

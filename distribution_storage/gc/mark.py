@@ -27,7 +27,7 @@ from distribution_storage.inventory import BlobRecord, RepositoryInventory
 from distribution_storage.layout import Digest, blob_data_path, tag_current_link_path
 from distribution_storage.registry.errors import RegistryError
 from distribution_storage.registry.manifests import MAX_MANIFEST_SIZE
-from distribution_storage.registry.mediatypes import ParsedManifest, parse_manifest
+from distribution_storage.registry.mediatypes import parse_manifest
 
 
 @dataclass
@@ -45,19 +45,37 @@ class RepositoryMark:
     notes: list[str] = field(default_factory=list)
 
 
-class ManifestCache:
-    """Parsed manifests by digest, shared by every repository (a base image is read once)."""
+@dataclass(frozen=True, slots=True)
+class ManifestRefs:
+    """What marking needs of a manifest, and no more: the digests it references."""
 
-    def __init__(self, driver: StorageDriver) -> None:
+    blobs: tuple[Digest, ...]
+    children: tuple[Digest, ...]
+    subject: Digest | None
+
+
+class ManifestCache:
+    """Manifest references by digest, shared by every repository (a base image is read once).
+
+    Only the referenced digests are kept, each the very object the inventory already holds
+    when it names a stored blob, so a million blobs cost a million digests, not two.
+    """
+
+    def __init__(self, driver: StorageDriver, known: dict[Digest, BlobRecord]) -> None:
         self.driver = driver
-        self._parsed: dict[Digest, ParsedManifest] = {}
+        self._known = known
+        self._refs: dict[Digest, ManifestRefs] = {}
         self._lock = threading.Lock()
         self.reads = 0
 
-    def get(self, digest: Digest, record: BlobRecord, repository: str) -> ParsedManifest:
+    def _interned(self, digest: Digest) -> Digest:
+        record = self._known.get(digest)
+        return record.digest if record is not None else digest
+
+    def get(self, digest: Digest, record: BlobRecord, repository: str) -> ManifestRefs:
         """The parsed manifest stored as blob ``digest``; fails closed on any problem."""
         with self._lock:
-            cached = self._parsed.get(digest)
+            cached = self._refs.get(digest)
         if cached is not None:
             return cached
         if record.size > MAX_MANIFEST_SIZE:
@@ -84,10 +102,15 @@ class ManifestCache:
             raise GarbageCollectionError(
                 f"cannot parse manifest: {exc.detail}", repository=repository, digest=str(digest)
             ) from exc
+        refs = ManifestRefs(
+            tuple(self._interned(d.digest) for d in parsed.blobs),
+            tuple(self._interned(d.digest) for d in parsed.manifests),
+            self._interned(parsed.subject.digest) if parsed.subject is not None else None,
+        )
         with self._lock:
-            self._parsed[digest] = parsed
+            self._refs[digest] = refs
             self.reads += 1
-        return parsed
+        return refs
 
 
 def read_tag(driver: StorageDriver, repository: str, tag: str) -> Digest | None:
@@ -126,9 +149,9 @@ def mark_repository(
         if digest is not None:
             mark.tags[tag] = digest
 
-    parsed: dict[Digest, ParsedManifest] = {}
+    parsed: dict[Digest, ManifestRefs] = {}
 
-    def load(digest: Digest) -> ParsedManifest | None:
+    def load(digest: Digest) -> ManifestRefs | None:
         # Only this repository's manifests are read: a reference to anything else (a
         # deleted child, a blob) marks that digest and stops there, as in distribution.
         if digest in parsed:
@@ -159,9 +182,9 @@ def mark_repository(
         mark.marked.add(digest)
         manifest = load(digest)
         if manifest is not None:
-            mark.marked.update(d.digest for d in manifest.blobs)
+            mark.marked.update(manifest.blobs)
             if manifest.subject is not None and keep_referrers:
-                mark.marked.add(manifest.subject.digest)
+                mark.marked.add(manifest.subject)
     if delete_untagged:
         for digest in repository.revisions:
             if digest not in mark.survivors:
@@ -169,9 +192,7 @@ def mark_repository(
     return mark
 
 
-def _closure(
-    roots: Iterable[Digest], load: Callable[[Digest], ParsedManifest | None]
-) -> set[Digest]:
+def _closure(roots: Iterable[Digest], load: Callable[[Digest], ManifestRefs | None]) -> set[Digest]:
     """``roots`` and every manifest reachable from them through index/list children."""
     seen: set[Digest] = set()
     stack = list(roots)
@@ -182,15 +203,15 @@ def _closure(
         seen.add(digest)
         manifest = load(digest)
         if manifest is not None:
-            stack.extend(child.digest for child in manifest.manifests)
+            stack.extend(manifest.children)
     return seen
 
 
 def _with_referrers(
     reached: set[Digest],
     candidates: list[Digest],
-    parsed: dict[Digest, ParsedManifest],
-    load: Callable[[Digest], ParsedManifest | None],
+    parsed: dict[Digest, ManifestRefs],
+    load: Callable[[Digest], ManifestRefs | None],
 ) -> set[Digest]:
     """Add untagged manifests whose subject survives, until nothing more is added."""
     reached = set(reached)
@@ -201,7 +222,7 @@ def _with_referrers(
             if digest in reached:
                 continue
             subject = parsed[digest].subject
-            if subject is not None and subject.digest in reached:
+            if subject is not None and subject in reached:
                 reached |= _closure([digest], load)
                 changed = True
     return reached
