@@ -33,9 +33,10 @@ def fs_store(tmp_path: Path) -> Callable[[str], StorageDriver]:
 SERVICES = ("s3", "gcs", "azure", "swift", "oss")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Service]]:
-    """Every object-store service the other drivers' tests run, for the session."""
+    """Every object-store service the other drivers' tests run, for one test module (they
+    stop when it ends rather than running through the rest of the session)."""
     started: dict[str, Service] = {}
     try:
         started["s3"] = start_s3()
