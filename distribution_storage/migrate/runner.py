@@ -213,27 +213,31 @@ class _Run:
         waiting = iter(items)
         pending: set[Future[None]] = set()
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            while True:
-                # a bounded window of submitted tasks, however many items there are
-                for item in itertools.islice(waiting, self.workers * 4 - len(pending)):
-                    pending.add(pool.submit(action, item))
-                if not pending:
-                    return
-                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    error = future.exception()
-                    if error is not None:
-                        self.stop.set()
-                        for other in pending:
-                            other.cancel()
-                        raise error
-                    done += 1
-                with self.lock:
-                    bytes_done = self.bytes_done
-                detail = _estimate(
-                    bytes_done - first_bytes, total_bytes, time.monotonic() - started
-                )
-                self.progress(ProgressUpdate(phase, done, total, bytes_done, detail))
+            try:
+                while True:
+                    # a bounded window of submitted tasks, however many items there are
+                    for item in itertools.islice(waiting, self.workers * 4 - len(pending)):
+                        pending.add(pool.submit(action, item))
+                    if not pending:
+                        return
+                    finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        error = future.exception()
+                        if error is not None:
+                            raise error
+                        done += 1
+                    with self.lock:
+                        bytes_done = self.bytes_done
+                    detail = _estimate(
+                        bytes_done - first_bytes, total_bytes, time.monotonic() - started
+                    )
+                    self.progress(ProgressUpdate(phase, done, total, bytes_done, detail))
+            except BaseException:
+                # an error, or Ctrl-C: transfers under way stop at their next chunk
+                self.stop.set()
+                for other in pending:
+                    other.cancel()
+                raise
 
     def blobs(self, plan: Plan, *, server_side_copy: bool) -> None:
         """Copy (or count, in a dry run) the blobs the target lacks."""

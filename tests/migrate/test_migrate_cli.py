@@ -154,3 +154,31 @@ def test_progress_is_drawn_on_a_terminal(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert b"copying blobs" in drawn and b"/s)" in drawn
     assert result.stdout.startswith(b"copied ")
+
+
+def test_ctrl_c_stops_promptly_and_leaves_a_consistent_store(tmp_path: Path) -> None:
+    source_yml, source = config(tmp_path, "a")
+    slow = (
+        "middleware:\n  storage:\n    - name: faults\n      options:\n"
+        "        latency: 300ms\n        verbs: write\n"
+    )
+    slow_yml, target = config(tmp_path, "b", slow)
+    fill(source)
+    extra = Registry(source).repository("many/blobs")
+    for number in range(40):
+        push_blob(extra, os.urandom(1000 + number))
+    process = subprocess.Popen(
+        [*COMMAND, "migrate", str(source_yml), str(slow_yml), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not scan_blobs(target) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - started < 5
+    assert process.returncode == 130
+    assert b"interrupted" in stderr and b"Traceback" not in stderr
+    assert 0 < check_consistent(target) < len(scan_blobs(source))
