@@ -18,7 +18,6 @@ copies what is missing. A dry run lists, reads links to compare them, and writes
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,10 +29,10 @@ from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.driver.middleware.metrics import CountingDriver
 from distribution_storage.driver.paths import parent_of
 from distribution_storage.driver.wrapper import validated
-from distribution_storage.drivers.filesystem import FilesystemDriver
 from distribution_storage.inventory import BlobRecord
 from distribution_storage.layout import Digest, DigestInvalidError, blob_dir_path, repository_path
 from distribution_storage.migrate.copy import BlobCopier, VerificationError, bottom, remove_staging
+from distribution_storage.migrate.identity import check_distinct
 from distribution_storage.migrate.plan import (
     BLOB,
     COPY_ORDER,
@@ -44,74 +43,13 @@ from distribution_storage.migrate.plan import (
     list_store,
     make_plan,
 )
-from distribution_storage.migrate.report import (
-    Failure,
-    MigrationError,
-    MigrationReport,
-    SameStoreError,
-)
+from distribution_storage.migrate.report import Failure, MigrationError, MigrationReport
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
 from distribution_storage.registry.registry import Registry
 
 DEFAULT_WORKERS = 8
 DELETE_BATCH = 1000
 T = TypeVar("T")
-
-
-STORE_IDENTITY: dict[str, tuple[str, ...]] = {
-    "s3": (
-        "settings.regionendpoint",
-        "settings.region",
-        "settings.bucket",
-        "settings.rootdirectory",
-    ),
-    "gcs": ("parameters.bucket", "parameters.rootdirectory"),
-    "azure": (
-        "parameters.serviceurl",
-        "parameters.accountname",
-        "parameters.container",
-        "parameters.rootdirectory",
-    ),
-    "swift": ("store.params.authurl", "store.container", "store.params.prefix"),
-    "oss": ("params.endpoint_url", "params.bucket", "params.rootdirectory"),
-}
-"""The driver attributes that together name one store (endpoint, bucket, root), by driver."""
-
-
-def _attribute(obj: object, dotted: str) -> object:
-    for part in dotted.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj.strip("/") if isinstance(obj, str) else obj
-
-
-def store_identity(driver: StorageDriver) -> tuple[object, ...] | None:
-    """What names the store behind ``driver`` (service, bucket, root), or None if unknown."""
-    fields = STORE_IDENTITY.get(driver.name)
-    if fields is None:
-        return None
-    values = tuple(_attribute(driver, field) for field in fields)
-    if driver.name == "s3" and values[0]:
-        values = (values[0], None, *values[2:])  # an endpoint makes the region irrelevant
-    return (driver.name, *values)
-
-
-def check_distinct(source: StorageDriver, target: StorageDriver) -> None:
-    """Raise :class:`SameStoreError` when both drivers lead to the same store."""
-    src, dst = bottom(source), bottom(target)
-    if src is dst:
-        raise SameStoreError("source and target are the same store (the same driver)")
-    if isinstance(src, FilesystemDriver) and isinstance(dst, FilesystemDriver):
-        a, b = src.root, dst.root
-        if a == b or a.startswith(b + os.sep) or b.startswith(a + os.sep):
-            raise SameStoreError(
-                f"source and target are the same filesystem store (or nested): {a} and {b}"
-            )
-        return
-    identity = store_identity(src)
-    if identity is not None and identity == store_identity(dst):
-        raise SameStoreError(f"source and target are the same store: {src!r}")
 
 
 def _driver(side: Registry | StorageDriver) -> StorageDriver:

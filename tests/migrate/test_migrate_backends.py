@@ -17,7 +17,7 @@ from distribution_storage.driver.errors import StorageDriverError
 from distribution_storage.layout import ROOT
 from distribution_storage.migrate import MigrationError, SameStoreError, migrate
 from distribution_storage.migrate.copy import bottom
-from distribution_storage.migrate.runner import store_identity
+from distribution_storage.migrate.identity import store_identity
 
 Factory = Callable[[str], StorageDriver]
 CHAIN = ("s3", "gcs", "azure", "swift", "oss")
