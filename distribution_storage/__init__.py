@@ -2,7 +2,7 @@
 
 Drivers for seven backends behind one contract, distribution's on-storage layout (the
 :class:`Registry` a Python registry embeds), and the tools operators run offline:
-:func:`collect_garbage`, :func:`fsck`. Start with :func:`open_driver`, or with
+:func:`collect_garbage`, :func:`fsck`, :func:`migrate`. Start with :func:`open_driver`, or with
 ``distribution_storage.config.open_storage`` for a distribution ``config.yml``.
 """
 
@@ -23,6 +23,7 @@ from distribution_storage.driver import (
 from distribution_storage.drivers import known_drivers, open_driver
 from distribution_storage.fsck import FsckReport, fsck
 from distribution_storage.gc import GarbageCollectionError, GCReport, collect_garbage
+from distribution_storage.migrate import MigrationReport, migrate
 from distribution_storage.registry import Registry, RegistryError, Repository
 
 __version__ = "0.1.0"
@@ -37,6 +38,7 @@ __all__ = [
     "GarbageCollectionError",
     "InvalidOffsetError",
     "InvalidPathError",
+    "MigrationReport",
     "PathNotFoundError",
     "Registry",
     "RegistryError",
@@ -49,5 +51,6 @@ __all__ = [
     "collect_garbage",
     "fsck",
     "known_drivers",
+    "migrate",
     "open_driver",
 ]
