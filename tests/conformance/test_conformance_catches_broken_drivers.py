@@ -303,7 +303,7 @@ def test_suite_fails_a_broken_driver(
 
 def test_model_test_finds_a_prefix_deleting_driver() -> None:
     """The hypothesis state machine alone finds the sibling-deleting bug."""
-    options = SuiteOptions(state_machine_examples=50, state_machine_derandomize=True)
+    options = SuiteOptions(state_machine_examples=300, state_machine_derandomize=True)
     code, outcomes = run_cases(PrefixDeletingDriver(), "test_random_operations", options)
     assert code == pytest.ExitCode.TESTS_FAILED
     assert outcomes.failed() == {"test_random_operations_match_a_dict_model"}
