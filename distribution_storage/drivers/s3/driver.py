@@ -308,25 +308,54 @@ class S3Driver(StorageDriver):
         if source == dest:
             return
         size = int(head["ContentLength"])
-        source_key, dest_key = self.key(source), self.key(dest)
+        self._server_copy(self.settings.bucket, self.key(source), size, dest, source)
+
+    def copy_from(self, source: StorageDriver, source_path: str, dest_path: str) -> bool:
+        """Copy from another S3 driver of the same endpoint and account, inside S3.
+
+        Used by migration between buckets (or prefixes); False, so the caller streams,
+        when ``source`` is another service or account.
+        """
+        if not isinstance(source, S3Driver) or not self.same_account(source):
+            return False
+        head = source._head(source_path, "copy")
+        if head is None:
+            raise PathNotFoundError(source_path)
+        bucket, key = source.settings.bucket, source.key(source_path)
+        self._server_copy(bucket, key, int(head["ContentLength"]), dest_path, source_path)
+        return True
+
+    def same_account(self, other: S3Driver) -> bool:
+        """Whether ``other`` reaches the same endpoint with the same credentials."""
+        mine, theirs = self.settings, other.settings
+        fields = ("regionendpoint", "region", "accesskey", "secretkey", "sessiontoken")
+        return all(getattr(mine, f) == getattr(theirs, f) for f in fields)
+
+    def _server_copy(
+        self, source_bucket: str, source_key: str, size: int, dest: str, path: str
+    ) -> None:
+        """Copy a key of ``source_bucket`` to ``dest``; errors name ``path`` (the source)."""
+        dest_key = self.key(dest)
         if size <= min(self.settings.multipartcopythresholdsize, MAX_CHUNK_SIZE) or size == 0:
-            with s3_errors(self.errors, "copy", source):
+            with s3_errors(self.errors, "copy", path):
                 self.client.copy_object(
                     Bucket=self.settings.bucket,
                     Key=dest_key,
-                    CopySource={"Bucket": self.settings.bucket, "Key": source_key},
+                    CopySource={"Bucket": source_bucket, "Key": source_key},
                     MetadataDirective="REPLACE",
                     **self.object_options(),
                 )
             return
-        upload_id = self.uploads.create(dest_key, self.object_options(), source, "copy")
+        upload_id = self.uploads.create(dest_key, self.object_options(), path, "copy")
         try:
-            parts = self.uploads.copy_parts(source_key, dest_key, size, upload_id, source)
-            self.uploads.complete(dest_key, upload_id, parts, source, "copy")
+            parts = self.uploads.copy_parts(
+                source_key, dest_key, size, upload_id, path, source_bucket=source_bucket
+            )
+            self.uploads.complete(dest_key, upload_id, parts, path, "copy")
         except BaseException:
             # The copy's own failure is the one to report; the abort is best effort.
             with contextlib.suppress(Exception):
-                self.uploads.abort(dest_key, upload_id, source)
+                self.uploads.abort(dest_key, upload_id, path)
             raise
 
     def move(self, source: str, dest: str) -> None:

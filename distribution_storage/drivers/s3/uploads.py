@@ -146,18 +146,20 @@ class MultipartUploads:
         path: str,
         *,
         balanced: bool = False,
+        source_bucket: str | None = None,
     ) -> list[Part]:
         """UploadPartCopy ``source_key`` into upload ``upload_id`` of ``dest_key``, in parallel.
 
         Parts are ``multipartcopychunksize`` (the last may be short) or, ``balanced``, as few
-        equal parts as S3's 5 GiB limit allows, so that more parts can follow them.
+        equal parts as S3's 5 GiB limit allows, so that more parts can follow them. The source
+        is in ``source_bucket`` (default: the driver's own bucket).
         """
         if balanced:
             chunk = math.ceil(size / math.ceil(size / MAX_CHUNK_SIZE))
         else:
             chunk = self.settings.multipartcopychunksize
         ranges = [(start, min(start + chunk, size) - 1) for start in range(0, size, chunk)]
-        source = {"Bucket": self.bucket, "Key": source_key}
+        source = {"Bucket": source_bucket or self.bucket, "Key": source_key}
 
         def copy_one(numbered: tuple[int, tuple[int, int]]) -> Part:
             number, (first, last) = numbered
