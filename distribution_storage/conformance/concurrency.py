@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from distribution_storage.conformance.base import ConformanceBase
-from distribution_storage.conformance.helpers import random_bytes, read_path, write_all
+from distribution_storage.conformance.helpers import check_bytes, random_bytes, read_path, write_all
 from distribution_storage.conformance.options import SuiteOptions
 from distribution_storage.driver.contract import StorageDriver
 
@@ -46,7 +46,7 @@ class ConcurrencyCases(ConformanceBase):
             for _ in range(READS_PER_THREAD):
                 offset = rng.randrange(len(content))
                 data = read_path(driver, path, offset)
-                assert data == content[offset:], f"thread {index} at offset {offset}"
+                check_bytes(data, content[offset:], f"thread {index} at offset {offset}")
             return index
 
         assert run_threads(suite.concurrent_readers, read_suffixes) == list(
@@ -67,7 +67,7 @@ class ConcurrencyCases(ConformanceBase):
             write_all(writer, [content[:half], content[half:]])
             writer.commit()
             writer.close()
-            assert read_path(driver, path) == content, f"thread {index}"
+            check_bytes(read_path(driver, path), content, f"thread {index}")
             return path
 
         paths = run_threads(suite.concurrent_writers, stream_one)

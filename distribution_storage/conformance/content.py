@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from distribution_storage.conformance.base import ConformanceBase
-from distribution_storage.conformance.helpers import assert_names_driver, random_bytes
+from distribution_storage.conformance.helpers import assert_names_driver, check_bytes, random_bytes
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.errors import InvalidPathError, PathNotFoundError
 from distribution_storage.driver.paths import ROOT
@@ -71,7 +71,7 @@ class ContentCases(ConformanceBase):
             path = prefix + example
             content = random_bytes(64)
             driver.put_content(path, content)
-            assert driver.get_content(path) == content, path
+            check_bytes(driver.get_content(path), content, path)
 
     def test_invalid_paths(self, driver: StorageDriver, prefix: str) -> None:
         """Every verb rejects an invalid path with InvalidPathError naming the driver."""
@@ -175,7 +175,7 @@ class ContentCases(ConformanceBase):
             expected[path] = random_bytes(16)
             driver.put_content(path, expected[path])
         for path, content in expected.items():
-            assert driver.get_content(path) == content, path
+            check_bytes(driver.get_content(path), content, path)
         assert sorted(driver.list(f"{prefix}/chars")) == sorted(expected)
         nested = f"{prefix}/{ALLOWED_CHARACTERS}/{ALLOWED_CHARACTERS}"
         driver.put_content(nested, b"nested")
@@ -205,7 +205,7 @@ class ContentCases(ConformanceBase):
         assert len(path) <= MAX_PATH
         content = random_bytes(100)
         driver.put_content(path, content)
-        assert driver.get_content(path) == content
+        check_bytes(driver.get_content(path), content)
         assert driver.list(f"{prefix}/{first}") == [path]
         assert driver.stat(path).size == 100
 

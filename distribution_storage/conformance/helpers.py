@@ -91,3 +91,21 @@ def assert_names_driver(exc: BaseException, driver: StorageDriver) -> None:
     assert isinstance(exc, StorageDriverError), f"{type(exc).__name__} is no StorageDriverError"
     assert exc.driver == driver.name, f"error names driver {exc.driver!r}, not {driver.name!r}"
     assert driver.name in str(exc), f"message {str(exc)!r} does not name {driver.name!r}"
+
+
+def check_bytes(actual: bytes, expected: bytes, what: str = "content") -> None:
+    """Fail with a short description when ``actual`` differs from ``expected``.
+
+    Used instead of ``assert actual == expected``: for MiB-sized values pytest's diff of the
+    two would take minutes.
+    """
+    if actual == expected:
+        return
+    common = min(len(actual), len(expected))
+    first = next((i for i in range(common) if actual[i] != expected[i]), common)
+    raise AssertionError(
+        f"{what}: got {len(actual)} bytes, expected {len(expected)}; "
+        f"first difference at offset {first}; sha256 "
+        f"{hashlib.sha256(actual).hexdigest()[:16]}... != "
+        f"{hashlib.sha256(expected).hexdigest()[:16]}..."
+    )

@@ -6,15 +6,12 @@ at its quick-mode sizes (as do ``SuiteOptions(quick=True)`` and the environment 
 suite reads the option through :func:`quick_requested`, which also works when the plugin is
 not loaded (with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``, for instance). Loading it also asks
 pytest to rewrite the assertions of the case modules, so a failing case reports the values
-it compared -- except that two large byte strings are described by their lengths, first
-difference and digests rather than diffed, which for a few MiB would take pytest minutes.
+it compared.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sys
-from typing import Any
 
 import pytest
 
@@ -74,27 +71,3 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if quick_requested(config):
         return "distribution-storage conformance: quick mode"
     return None
-
-
-LARGE_BYTES = 4096
-"""Byte strings longer than this are summarised in assertion reports instead of diffed."""
-
-
-def pytest_assertrepr_compare(
-    config: pytest.Config, op: str, left: Any, right: Any
-) -> list[str] | None:
-    """A short report for ``==`` between large byte strings (pytest's diff is quadratic)."""
-    kinds = (bytes, bytearray, memoryview)
-    if op != "==" or not (isinstance(left, kinds) and isinstance(right, kinds)):
-        return None
-    left, right = bytes(left), bytes(right)
-    if max(len(left), len(right)) <= LARGE_BYTES:
-        return None
-    common = min(len(left), len(right))
-    first = next((i for i in range(common) if left[i] != right[i]), common)
-    return [
-        f"{len(left)} bytes == {len(right)} bytes",
-        f"first difference at offset {first}",
-        f"sha256 {hashlib.sha256(left).hexdigest()[:16]}... "
-        f"!= {hashlib.sha256(right).hexdigest()[:16]}...",
-    ]

@@ -12,7 +12,12 @@ from __future__ import annotations
 import pytest
 
 from distribution_storage.conformance.base import ConformanceBase
-from distribution_storage.conformance.helpers import assert_names_driver, populate, random_bytes
+from distribution_storage.conformance.helpers import (
+    assert_names_driver,
+    check_bytes,
+    populate,
+    random_bytes,
+)
 from distribution_storage.conformance.options import SuiteOptions
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
@@ -27,7 +32,7 @@ class MoveCases(ConformanceBase):
         content = random_bytes(32)
         driver.put_content(source, content)
         driver.move(source, dest)
-        assert driver.get_content(dest) == content
+        check_bytes(driver.get_content(dest), content)
         with pytest.raises(PathNotFoundError):
             driver.get_content(source)
 
@@ -38,7 +43,7 @@ class MoveCases(ConformanceBase):
         driver.put_content(source, content)
         driver.put_content(dest, random_bytes(64))
         driver.move(source, dest)
-        assert driver.get_content(dest) == content
+        check_bytes(driver.get_content(dest), content)
         assert driver.stat(dest).size == 32
         with pytest.raises(PathNotFoundError):
             driver.get_content(source)
@@ -51,7 +56,7 @@ class MoveCases(ConformanceBase):
         with pytest.raises(PathNotFoundError) as caught:
             driver.move(f"{prefix}/missing", dest)
         assert_names_driver(caught.value, driver)
-        assert driver.get_content(dest) == content
+        check_bytes(driver.get_content(dest), content)
 
     def test_move_invalid(self, driver: StorageDriver, prefix: str) -> None:
         """Moving a path under a file (which cannot be a directory) raises a driver error."""
@@ -61,7 +66,7 @@ class MoveCases(ConformanceBase):
         with pytest.raises(StorageDriverError) as caught:
             driver.move(f"{not_a_dir}/foo", f"{not_a_dir}/bar")
         assert_names_driver(caught.value, driver)
-        assert driver.get_content(not_a_dir) == content
+        check_bytes(driver.get_content(not_a_dir), content)
 
 
 class DeleteCases(ConformanceBase):
@@ -188,9 +193,9 @@ class CopyCases(ConformanceBase):
         driver.put_content(source, content)
         driver.put_content(dest, random_bytes(10))
         driver.copy(source, dest)
-        assert driver.get_content(dest) == content
+        check_bytes(driver.get_content(dest), content)
         driver.put_content(source, b"changed")
-        assert driver.get_content(dest) == content
+        check_bytes(driver.get_content(dest), content)
 
     def test_copy_nonexistent(self, driver: StorageDriver, prefix: str) -> None:
         """Copying a missing source raises PathNotFoundError and creates nothing."""

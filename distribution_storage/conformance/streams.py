@@ -16,6 +16,7 @@ from distribution_storage.conformance.base import ConformanceBase
 from distribution_storage.conformance.content import NON_UTF8, SAMPLES
 from distribution_storage.conformance.helpers import (
     assert_names_driver,
+    check_bytes,
     random_bytes,
     read_path,
     seeded_chunks,
@@ -53,7 +54,7 @@ def continue_stream_append(driver: StorageDriver, path: str, chunk: int) -> None
     expected = b"".join(parts)
     received = driver.get_content(path)
     assert len(received) == len(expected)
-    assert received == expected, "the resumed stream's content differs"
+    check_bytes(received, expected, "the resumed stream's content differs")
     assert driver.stat(path).size == 3 * chunk
 
 
@@ -70,7 +71,7 @@ class StreamCases(ConformanceBase):
         assert writer.size == len(content)
         writer.commit()
         writer.close()
-        assert read_path(driver, path) == content
+        check_bytes(read_path(driver, path), content)
         assert driver.stat(path).size == len(content)
 
     def test_large_stream(self, driver: StorageDriver, prefix: str, suite: SuiteOptions) -> None:
@@ -98,7 +99,7 @@ class StreamCases(ConformanceBase):
         parts = [random_bytes(32) for _ in range(3)]
         content = b"".join(parts)
         driver.put_content(path, content)
-        assert read_path(driver, path, 0) == content
+        check_bytes(read_path(driver, path, 0), content)
         assert read_path(driver, path, 32) == parts[1] + parts[2]
         assert read_path(driver, path, 64) == parts[2]
         with pytest.raises(InvalidOffsetError) as caught:
@@ -106,7 +107,7 @@ class StreamCases(ConformanceBase):
         assert (caught.value.path, caught.value.offset) == (path, -1)
         assert_names_driver(caught.value, driver)
         assert read_path(driver, path, 96) == b""
-        assert read_path(driver, path, 95) == content[95:]
+        check_bytes(read_path(driver, path, 95), content[95:])
         assert read_path(driver, path, 1000) == b""
 
     def test_continue_stream_append_large(
@@ -143,7 +144,7 @@ class StreamCases(ConformanceBase):
         writer.commit()
         writer.close()
         assert writer.size == 32
-        assert read_path(driver, path) == content
+        check_bytes(read_path(driver, path), content)
         assert driver.stat(path).size == 32
 
     def test_zero_byte_content_then_append(self, driver: StorageDriver, prefix: str) -> None:
@@ -156,4 +157,4 @@ class StreamCases(ConformanceBase):
         write_all(writer, content)
         writer.commit()
         writer.close()
-        assert driver.get_content(path) == content
+        check_bytes(driver.get_content(path), content)
