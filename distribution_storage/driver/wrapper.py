@@ -13,7 +13,6 @@ a driver behind this wrapper.
 from __future__ import annotations
 
 import builtins
-import io
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import BinaryIO, NoReturn, TypeVar
@@ -22,6 +21,7 @@ from distribution_storage.driver.contract import FileInfo, FileWriter, StorageDr
 from distribution_storage.driver.delegating import DelegatingDriver
 from distribution_storage.driver.errors import InvalidOffsetError, StorageDriverError
 from distribution_storage.driver.paths import ROOT, check_path
+from distribution_storage.driver.streams import ReadableStream
 
 T = TypeVar("T")
 
@@ -161,37 +161,19 @@ class ValidatingDriver(DelegatingDriver):
         )
 
 
-class TranslatingReader(io.RawIOBase):
+class TranslatingReader(ReadableStream):
     """A read-only stream over a driver's stream that translates the errors it raises."""
 
     def __init__(self, stream: BinaryIO, errors: ErrorTranslator, path: str) -> None:
-        super().__init__()
-        self._stream = stream
+        super().__init__(stream)
         self._errors = errors
         self._path = path
 
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
+    def _read(self, size: int) -> bytes:
         try:
-            return self._stream.read(-1 if size is None else size)
+            return super()._read(size)
         except Exception as exc:  # every backend failure is translated
             self._errors.translate(exc, "read", self._path)
-
-    def readall(self) -> bytes:
-        return self.read(-1)
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        try:
-            self._stream.close()
-        finally:
-            super().close()
 
 
 class TranslatingWriter(FileWriter):

@@ -35,7 +35,6 @@ from azure.storage.blob import (
     BlobServiceClient,
     BlobType,
     ExponentialRetry,
-    StorageStreamDownloader,
     UserDelegationKey,
     generate_blob_sas,
 )
@@ -53,6 +52,7 @@ from distribution_storage.driver.errors import (
     StorageDriverError,
 )
 from distribution_storage.driver.paths import ROOT, join, walk_key
+from distribution_storage.driver.streams import ReadableStream
 from distribution_storage.driver.walking import walk_listing
 from distribution_storage.drivers.azure_parameters import (
     CLIENT_SECRET,
@@ -220,7 +220,7 @@ class AzureDriver(StorageDriver):
             if offset >= size:
                 return io.BytesIO(b"")
             downloader = blob.download_blob(offset=offset)
-        return _DownloadStream(downloader)  # type: ignore[return-value]
+        return ReadableStream(downloader)  # type: ignore[return-value]
 
     def writer(self, path: str, *, append: bool = False) -> FileWriter:
         return AzureAppendWriter(self, path, self._blob(path), resume=append)
@@ -406,22 +406,6 @@ class AzureDriver(StorageDriver):
             f"AzureDriver(account={self.parameters.accountname!r}, "
             f"container={self.parameters.container!r}, root={self._prefix!r})"
         )
-
-
-class _DownloadStream(io.RawIOBase):
-    """A readable stream over a blob download, fetched in chunks as it is read."""
-
-    def __init__(self, downloader: StorageStreamDownloader[bytes]) -> None:
-        super().__init__()
-        self._downloader = downloader
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._downloader.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def _credential(parameters: AzureParameters) -> Any:

@@ -28,32 +28,13 @@ from distribution_storage.driver.contract import (
 )
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.driver.paths import ROOT
+from distribution_storage.driver.streams import ReadableStream
 from distribution_storage.driver.walking import walk_listing
 from distribution_storage.drivers.oss_parameters import OSSParameters, parse_parameters
 from distribution_storage.drivers.oss_store import TAILS, OSSStore
 from distribution_storage.drivers.oss_writer import OSSWriter, Part, UploadState
 
 REDIRECT_SECONDS = 20 * 60
-
-
-class _ResultStream(io.RawIOBase):
-    """A raw binary stream over an oss2 GetObjectResult."""
-
-    def __init__(self, result: Any) -> None:
-        self._result = result
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._result.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._result.close()
-        super().close()
 
 
 class OSSDriver(StorageDriver):
@@ -122,7 +103,7 @@ class OSSDriver(StorageDriver):
                 if result.status != 206:
                     result.close()
                     return io.BytesIO()
-        return io.BufferedReader(_ResultStream(result), 256 * 1024)
+        return io.BufferedReader(ReadableStream(result), 256 * 1024)
 
     def writer(self, path: str, *, append: bool = False) -> FileWriter:
         """A multipart writer; with ``append``, resumes the open upload of ``path``."""

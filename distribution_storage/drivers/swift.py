@@ -31,9 +31,10 @@ from distribution_storage.driver.contract import (
 )
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.driver.paths import ROOT
+from distribution_storage.driver.streams import ReadableStream
 from distribution_storage.driver.walking import walk_listing
 from distribution_storage.drivers.swift_parameters import SwiftParameters, parse_parameters
-from distribution_storage.drivers.swift_store import ObjectStream, SwiftStore, status
+from distribution_storage.drivers.swift_store import SwiftStore, status
 from distribution_storage.drivers.swift_writer import Segment, SwiftWriter, UploadRecord
 
 REDIRECT_SECONDS = 20 * 60
@@ -103,7 +104,7 @@ class SwiftDriver(StorageDriver):
             if status(exc) == 416:
                 return io.BytesIO()
             raise self.store.error("read", path, exc) from None
-        return io.BufferedReader(ObjectStream(body), READ_CHUNK)
+        return io.BufferedReader(ReadableStream(body), READ_CHUNK)
 
     def writer(self, path: str, *, append: bool = False) -> FileWriter:
         """A segment writer; with ``append``, resumes the recorded upload of ``path``."""

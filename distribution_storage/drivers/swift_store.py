@@ -10,7 +10,6 @@ the bulk middleware when the cluster's ``/info`` offers it.
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -34,29 +33,6 @@ MAX_MANIFEST_SEGMENTS = 1000
 def status(exc: ClientException) -> int:
     """The HTTP status of a swiftclient error (0 when there was no response)."""
     return int(getattr(exc, "http_status", 0) or 0)
-
-
-class ObjectStream(io.RawIOBase):
-    """A raw binary stream over a swiftclient object body (closing it closes the response)."""
-
-    def __init__(self, body: Any) -> None:
-        self._body = body
-
-    def readable(self) -> bool:
-        """Always readable."""
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        """Read up to ``len(buffer)`` bytes of the body into ``buffer``."""
-        data = self._body.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        """Close the HTTP response."""
-        if not self.closed:
-            self._body.close()
-        super().close()
 
 
 class SwiftStore:

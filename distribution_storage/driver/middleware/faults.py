@@ -22,7 +22,6 @@ also a :class:`ConnectionError`, so code treats it like a transient backend fail
 from __future__ import annotations
 
 import builtins
-import io
 import random
 import threading
 import time
@@ -33,6 +32,7 @@ from distribution_storage.driver.contract import FileInfo, FileWriter, StorageDr
 from distribution_storage.driver.delegating import DelegatingDriver
 from distribution_storage.driver.errors import ConfigurationError, StorageDriverError
 from distribution_storage.driver.paths import ROOT
+from distribution_storage.driver.streams import ReadableStream
 from distribution_storage.durations import parse_duration
 
 T = TypeVar("T")
@@ -153,42 +153,23 @@ class FaultInjectingDriver(DelegatingDriver):
         self._run("copy", source, lambda: self.inner.copy(source, dest))
 
 
-class _FaultyReader(io.RawIOBase):
+class _FaultyReader(ReadableStream):
     def __init__(self, faults: FaultInjectingDriver, stream: BinaryIO, path: str) -> None:
-        super().__init__()
+        super().__init__(stream)
         self._faults = faults
-        self._stream = stream
         self._path = path
         self._left = faults.truncate_reads
 
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
+    def _read(self, size: int) -> bytes:
         self._faults.check("read", self._path)
-        want = -1 if size is None else size
         if self._left is not None:
             if self._left <= 0:
                 return b""
-            want = self._left if want < 0 else min(want, self._left)
-        data = self._stream.read(want)
+            size = self._left if size < 0 else min(size, self._left)
+        data = super()._read(size)
         if self._left is not None:
             self._left -= len(data)
         return data
-
-    def readall(self) -> bytes:
-        return self.read(-1)
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        try:
-            self._stream.close()
-        finally:
-            super().close()
 
 
 class _FaultyWriter(FileWriter):

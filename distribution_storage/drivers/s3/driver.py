@@ -32,6 +32,7 @@ from distribution_storage.driver.contract import (
 )
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.driver.paths import ROOT, is_under, join, walk_key
+from distribution_storage.driver.streams import ReadableStream
 from distribution_storage.drivers.s3.client import (
     S3ErrorContext,
     error_code,
@@ -171,7 +172,7 @@ class S3Driver(StorageDriver):
             if isinstance(cause, ClientError) and error_code(cause) == "InvalidRange":
                 return io.BytesIO(b"")
             raise
-        return io.BufferedReader(_BodyStream(response["Body"]), buffer_size=1024 * 1024)
+        return io.BufferedReader(ReadableStream(response["Body"]), buffer_size=1024 * 1024)
 
     def stat(self, path: str) -> FileInfo:
         """HeadObject for a file, else a one-key listing of ``key/`` for a directory."""
@@ -456,24 +457,3 @@ class S3Driver(StorageDriver):
     def __repr__(self) -> str:
         root = f", rootdirectory={self.settings.rootdirectory!r}" if self._prefix else ""
         return f"S3Driver(bucket={self.settings.bucket!r}{root})"
-
-
-class _BodyStream(io.RawIOBase):
-    """A raw stream over botocore's ``StreamingBody``."""
-
-    def __init__(self, body: Any) -> None:
-        super().__init__()
-        self._body = body
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._body.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._body.close()
-        super().close()
