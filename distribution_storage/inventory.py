@@ -13,11 +13,13 @@ to the tool that needs it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from distribution_storage.driver.contract import FileInfo, StorageDriver
+from distribution_storage.driver.contract import FileInfo, StorageDriver, WalkPrune
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
+from distribution_storage.driver.paths import components
 from distribution_storage.layout import (
     BLOBS_ROOT,
     REPOSITORIES_ROOT,
@@ -28,6 +30,9 @@ from distribution_storage.layout import (
 )
 from distribution_storage.layout import ROOT as STORE_ROOT
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
+
+DEFAULT_WORKERS = 8
+"""Concurrent listings while taking an inventory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,19 +96,61 @@ def require_registry_store(driver: StorageDriver) -> None:
         raise NotARegistryStoreError(driver.name)
 
 
-def _walk_if_present(driver: StorageDriver, root: str, **kwargs: object) -> Iterator[FileInfo]:
+def _walk_if_present(
+    driver: StorageDriver, root: str, prune: WalkPrune | None = None
+) -> Iterator[FileInfo]:
     try:
-        yield from driver.walk(root, **kwargs)  # type: ignore[arg-type]
+        yield from driver.walk(root, prune=prune)
     except PathNotFoundError:
         return
 
 
+def walk_parallel(
+    driver: StorageDriver,
+    root: str,
+    *,
+    split_depth: int,
+    workers: int = DEFAULT_WORKERS,
+    prune: WalkPrune | None = None,
+) -> Iterator[FileInfo]:
+    """Every entry below ``root`` (a missing root has none), in no particular order.
+
+    The directories ``split_depth`` levels below ``root`` are walked concurrently on
+    ``workers`` threads -- the 256 ``blobs/sha256/<xx>`` prefixes, say -- so a store is
+    listed by many requests at once on object stores and by both cores on a filesystem.
+    """
+    base = len(components(root))
+    subtrees: list[str] = []
+
+    def split(info: FileInfo) -> bool:
+        if prune is not None and prune(info):
+            return True
+        if len(components(info.path)) - base == split_depth:
+            subtrees.append(info.path)
+            return True
+        return False
+
+    yield from _walk_if_present(driver, root, split)
+    if workers <= 1:
+        for subtree in subtrees:
+            yield from _walk_if_present(driver, subtree, prune)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        walks = pool.map(lambda top: list(_walk_if_present(driver, top, prune)), subtrees)
+        for entries in walks:
+            yield from entries
+
+
 def scan_blobs(
-    driver: StorageDriver, *, progress: Progress = no_progress, strays: list[str] | None = None
+    driver: StorageDriver,
+    *,
+    progress: Progress = no_progress,
+    strays: list[str] | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> dict[Digest, BlobRecord]:
-    """Every blob under ``blobs/``, by digest, from one walk."""
+    """Every blob under ``blobs/``, by digest, walking its ``<alg>/<xx>`` prefixes at once."""
     blobs: dict[Digest, BlobRecord] = {}
-    for info in _walk_if_present(driver, BLOBS_ROOT):
+    for info in walk_parallel(driver, BLOBS_ROOT, split_depth=2, workers=workers):
         if info.is_dir:
             continue
         digest = digest_of_blob_data_path(info.path)
@@ -124,6 +171,7 @@ def scan_repositories(
     include_uploads: bool = False,
     progress: Progress = no_progress,
     strays: list[str] | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> dict[str, RepositoryInventory]:
     """Every repository under ``repositories/`` with its links, from one walk.
 
@@ -136,7 +184,8 @@ def scan_repositories(
         return not include_uploads and info.path.rsplit("/", 1)[-1] == "_uploads"
 
     prefix = len(REPOSITORIES_ROOT) + 1
-    for info in _walk_if_present(driver, REPOSITORIES_ROOT, prune=prune):
+    entries = walk_parallel(driver, REPOSITORIES_ROOT, split_depth=2, workers=workers, prune=prune)
+    for info in entries:
         parts = info.path[prefix:].split("/")
         split = next((i for i, part in enumerate(parts) if part.startswith("_")), None)
         if split is None or split == 0:
@@ -193,12 +242,22 @@ def _record(repository: RepositoryInventory, rest: list[str], mod_time: datetime
 
 
 def scan_store(
-    driver: StorageDriver, *, include_uploads: bool = False, progress: Progress = no_progress
+    driver: StorageDriver,
+    *,
+    include_uploads: bool = False,
+    progress: Progress = no_progress,
+    workers: int = DEFAULT_WORKERS,
 ) -> StoreInventory:
     """The blobs and repositories of the store behind ``driver``."""
     inventory = StoreInventory()
-    inventory.blobs = scan_blobs(driver, progress=progress, strays=inventory.strays)
+    inventory.blobs = scan_blobs(
+        driver, progress=progress, strays=inventory.strays, workers=workers
+    )
     inventory.repositories = scan_repositories(
-        driver, include_uploads=include_uploads, progress=progress, strays=inventory.strays
+        driver,
+        include_uploads=include_uploads,
+        progress=progress,
+        strays=inventory.strays,
+        workers=workers,
     )
     return inventory

@@ -70,8 +70,10 @@ def fsck(
     report = FsckReport()
     require_registry_store(driver)
     strays: list[str] = []
-    blobs = scan_blobs(driver, progress=progress, strays=strays)
-    repositories = scan_repositories(driver, include_uploads=True, progress=progress, strays=strays)
+    blobs = scan_blobs(driver, progress=progress, strays=strays, workers=workers)
+    repositories = scan_repositories(
+        driver, include_uploads=True, progress=progress, strays=strays, workers=workers
+    )
     if repository is not None:
         check_name(repository)
         if repository not in repositories:

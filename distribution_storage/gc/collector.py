@@ -101,8 +101,8 @@ def collect_garbage(
         phase = time.monotonic()
 
     require_registry_store(counting)
-    blobs = scan_blobs(counting, progress=progress)
-    repositories = scan_repositories(counting, progress=progress)
+    blobs = scan_blobs(counting, progress=progress, workers=workers)
+    repositories = scan_repositories(counting, progress=progress, workers=workers)
     cache = ManifestCache(counting, blobs)
     lap("inventory")
 
@@ -131,7 +131,7 @@ def collect_garbage(
     marks = mark_all(list(repositories))
     lap("mark")
     if grace_period > 0:  # with no grace period the registry must be read-only anyway
-        changed = _recheck(counting, repositories, progress)
+        changed = _recheck(counting, repositories, progress, workers)
         if changed:
             marks.update(mark_all(changed))
         lap("recheck")
@@ -173,10 +173,13 @@ def _keep_everything(repo: RepositoryInventory) -> RepositoryMark:
 
 
 def _recheck(
-    driver: StorageDriver, repositories: dict[str, RepositoryInventory], progress: Progress
+    driver: StorageDriver,
+    repositories: dict[str, RepositoryInventory],
+    progress: Progress,
+    workers: int,
 ) -> list[str]:
     """Walk the repositories again; update and return those whose links changed."""
-    fresh = scan_repositories(driver, progress=progress)
+    fresh = scan_repositories(driver, progress=progress, workers=workers)
     changed = []
     for name, repo in fresh.items():
         old = repositories.get(name)
