@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import builtins
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Self
 
@@ -24,12 +24,10 @@ from distribution_storage.driver.contract import (
     FileInfo,
     FileWriter,
     StorageDriver,
-    WalkPrune,
 )
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.driver.paths import ROOT
 from distribution_storage.driver.streams import ReadableStream
-from distribution_storage.driver.walking import walk_listing
 from distribution_storage.drivers.oss_parameters import OSSParameters, parse_parameters
 from distribution_storage.drivers.oss_store import TAILS, OSSStore
 from distribution_storage.drivers.oss_writer import OSSWriter, Part, UploadState
@@ -136,7 +134,7 @@ class OSSDriver(StorageDriver):
             return FileInfo(path, 0, datetime.now(UTC), True)
         raise PathNotFoundError(path)
 
-    def _children(self, path: str) -> builtins.list[FileInfo]:
+    def list_infos(self, path: str) -> builtins.list[FileInfo]:
         """Direct children with sizes and times, from one delimiter listing."""
         prefix = self.store.key(path) + "/" if path != ROOT else self.store.prefix
         children: dict[str, FileInfo] = {}
@@ -157,17 +155,7 @@ class OSSDriver(StorageDriver):
 
     def list(self, path: str) -> builtins.list[str]:
         """The direct children of ``path``: a prefix and delimiter listing."""
-        return sorted(info.path for info in self._children(path))
-
-    def walk(
-        self,
-        path: str = ROOT,
-        *,
-        start_after: str | None = None,
-        prune: WalkPrune | None = None,
-    ) -> Iterator[FileInfo]:
-        """The contract's walk, with one delimiter listing per directory and no stats."""
-        return walk_listing(self._children, path, start_after=start_after, prune=prune)
+        return sorted(info.path for info in self.list_infos(path))
 
     def _server_copy(self, source: str, dest: str) -> None:
         src_key, dst_key = self.store.key(source), self.store.key(dest)

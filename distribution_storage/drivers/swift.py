@@ -27,12 +27,10 @@ from distribution_storage.driver.contract import (
     FileInfo,
     FileWriter,
     StorageDriver,
-    WalkPrune,
 )
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.driver.paths import ROOT
 from distribution_storage.driver.streams import ReadableStream
-from distribution_storage.driver.walking import walk_listing
 from distribution_storage.drivers.swift_parameters import SwiftParameters, parse_parameters
 from distribution_storage.drivers.swift_store import SwiftStore, status
 from distribution_storage.drivers.swift_writer import Segment, SwiftWriter, UploadRecord
@@ -156,7 +154,7 @@ class SwiftDriver(StorageDriver):
         )
         return FileInfo(path, 0, mod_time, True)
 
-    def _children(self, path: str) -> builtins.list[FileInfo]:
+    def list_infos(self, path: str) -> builtins.list[FileInfo]:
         """Direct children with sizes and times, from one delimiter listing."""
         prefix = self.store.files_key(path) + "/"
         children: dict[str, FileInfo] = {}
@@ -175,17 +173,7 @@ class SwiftDriver(StorageDriver):
 
     def list(self, path: str) -> builtins.list[str]:
         """The direct children of ``path``: a prefix and delimiter listing."""
-        return sorted(info.path for info in self._children(path))
-
-    def walk(
-        self,
-        path: str = ROOT,
-        *,
-        start_after: str | None = None,
-        prune: WalkPrune | None = None,
-    ) -> Iterator[FileInfo]:
-        """The contract's walk, with one delimiter listing per directory and no stats."""
-        return walk_listing(self._children, path, start_after=start_after, prune=prune)
+        return sorted(info.path for info in self.list_infos(path))
 
     def move(self, source: str, dest: str) -> None:
         """Copy ``source`` to ``dest`` (an SLO by its manifest), then delete ``source``."""
