@@ -15,7 +15,7 @@ import builtins
 import enum
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, BinaryIO, ClassVar, Self
@@ -25,7 +25,15 @@ from distribution_storage.driver.fileinfo import FileInfo, WalkPrune
 from distribution_storage.driver.paths import ROOT
 from distribution_storage.driver.walking import walk_listing
 
-__all__ = ["COPY_BUFFER_SIZE", "Capability", "FileInfo", "FileWriter", "StorageDriver", "WalkPrune"]
+__all__ = [
+    "COPY_BUFFER_SIZE",
+    "Capability",
+    "FileInfo",
+    "FileWriter",
+    "StorageDriver",
+    "WalkPrune",
+    "collect_subtrees",
+]
 
 COPY_BUFFER_SIZE = 8 * 1024 * 1024
 
@@ -132,6 +140,25 @@ class FileWriter(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def collect_subtrees(
+    paths: Iterable[str], find: Callable[[str], builtins.list[str]]
+) -> tuple[builtins.list[str], builtins.list[str]]:
+    """The shared first half of a batched recursive delete on an object store.
+
+    ``find`` lists the keys of one path and everything below it; returns every key found
+    (each once, in order) and the paths that had none, so a driver deletes the keys in as
+    few batch requests as its service allows and reports the missing paths.
+    """
+    keys: dict[str, None] = {}
+    missing: builtins.list[str] = []
+    for path in paths:
+        found = find(path)
+        if not found:
+            missing.append(path)
+        keys.update(dict.fromkeys(found))
+    return builtins.list(keys), missing
 
 
 class StorageDriver(ABC):

@@ -45,6 +45,7 @@ from distribution_storage.driver.contract import (
     FileWriter,
     StorageDriver,
     WalkPrune,
+    collect_subtrees,
 )
 from distribution_storage.driver.errors import (
     ConfigurationError,
@@ -328,14 +329,12 @@ class AzureDriver(StorageDriver):
 
     def delete_many(self, paths: Iterable[str]) -> _Names:
         """Delete every path (recursively) with batch requests; returns the missing ones."""
-        names: _Names = []
-        missing: _Names = []
-        for path in paths:
+
+        def find(path: str) -> _Names:
             with self.errors("delete", path):
-                found = self._subtree(path)
-            if not found:
-                missing.append(path)
-            names.extend(found)
+                return self._subtree(path)
+
+        names, missing = collect_subtrees(paths, find)
         for start in range(0, len(names), BATCH_LIMIT):
             chunk = names[start : start + BATCH_LIMIT]
             with self.errors("delete", self._path(chunk[0])):

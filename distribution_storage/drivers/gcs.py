@@ -34,6 +34,7 @@ from distribution_storage.driver.contract import (
     FileWriter,
     StorageDriver,
     WalkPrune,
+    collect_subtrees,
 )
 from distribution_storage.driver.errors import (
     ConfigurationError,
@@ -300,14 +301,12 @@ class GCSDriver(StorageDriver):
 
     def delete_many(self, paths: Iterable[str]) -> _Keys:
         """Delete every path (recursively) with batched requests; returns the missing ones."""
-        keys: _Keys = []
-        missing: _Keys = []
-        for path in paths:
+
+        def find(path: str) -> _Keys:
             with self._errors("delete", path):
-                found = self._subtree_keys(path)
-            if not found:
-                missing.append(path)
-            keys.extend(found)
+                return self._subtree_keys(path)
+
+        keys, missing = collect_subtrees(paths, find)
         self._delete_keys(keys)
         return missing
 

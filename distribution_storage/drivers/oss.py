@@ -24,6 +24,7 @@ from distribution_storage.driver.contract import (
     FileInfo,
     FileWriter,
     StorageDriver,
+    collect_subtrees,
 )
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.driver.paths import ROOT
@@ -221,13 +222,7 @@ class OSSDriver(StorageDriver):
 
     def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         """Delete many paths in batches of 1,000 keys; returns the missing ones."""
-        missing: list[str] = []
-        keys: list[str] = []
-        for path in paths:
-            found = self._keys_of(path)
-            if not found:
-                missing.append(path)
-            keys.extend(found)
+        keys, missing = collect_subtrees(paths, self._keys_of)
         self.store.delete_keys(keys)
         return missing
 

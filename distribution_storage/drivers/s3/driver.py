@@ -29,6 +29,7 @@ from distribution_storage.driver.contract import (
     FileWriter,
     StorageDriver,
     WalkPrune,
+    collect_subtrees,
 )
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.driver.paths import ROOT, is_under, join, walk_key
@@ -415,14 +416,8 @@ class S3Driver(StorageDriver):
 
     def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         """Delete every path (recursively) in shared batches; returns the missing ones."""
-        missing: builtins.list[str] = []
-        keys: builtins.list[str] = []
-        for path in paths:
-            found = self._keys_of(path)
-            if not found:
-                missing.append(path)
-            keys.extend(found)
-        self._delete_keys(dict.fromkeys(keys), ROOT)
+        keys, missing = collect_subtrees(paths, self._keys_of)
+        self._delete_keys(keys, ROOT)
         return missing
 
     def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
