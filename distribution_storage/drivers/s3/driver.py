@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, Self
 
 from botocore.exceptions import ClientError
 
+from distribution_storage.driver.accounts import same_account
 from distribution_storage.driver.contract import (
     Capability,
     FileInfo,
@@ -329,9 +330,8 @@ class S3Driver(StorageDriver):
 
     def same_account(self, other: S3Driver) -> bool:
         """Whether ``other`` reaches the same endpoint with the same credentials."""
-        mine, theirs = self.settings, other.settings
         fields = ("regionendpoint", "region", "accesskey", "secretkey", "sessiontoken")
-        return all(getattr(mine, f) == getattr(theirs, f) for f in fields)
+        return same_account(self.settings, other.settings, fields)
 
     def _server_copy(
         self, source_bucket: str, source_key: str, size: int, dest: str, path: str
