@@ -7,8 +7,10 @@ where the service refuses to change a blob's type in place); writers grow append
 per directory visited, so a pruned subtree is never listed), ``delete`` one flat listing of the
 subtree and batch requests, ``move`` and ``copy`` a server-side copy that is polled until it
 finishes (a copy that does not finish is an error, and ``move`` deletes the source only after
-success). ``redirect_url`` is a read SAS valid for 20 minutes (a user-delegation SAS with
-token credentials). Errors name the operation and path and never show a credential.
+success); ``copy_from`` copies the same way from another container (or root directory) of the
+same account, for migration. ``redirect_url`` is a read SAS valid for 20 minutes (a
+user-delegation SAS with token credentials). Errors name the operation and path and never
+show a credential.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
+from distribution_storage.driver.accounts import same_account
 from distribution_storage.driver.contract import (
     Capability,
     FileInfo,
@@ -68,6 +71,16 @@ COPY_TIMEOUT = 600.0
 BATCH_LIMIT = 256
 """Blob batch requests take at most 256 sub-requests."""
 _IO_SIZE = 4 * 1024 * 1024
+ACCOUNT_FIELDS = (
+    "account_url",
+    "accountname",
+    "credential_type",
+    "accountkey",
+    "tenantid",
+    "clientid",
+    "secret",
+)
+"""The parameters two drivers share when one can copy server-side from the other."""
 _CAPABILITIES = frozenset(
     {Capability.REDIRECT, Capability.BATCH_DELETE, Capability.SERVER_SIDE_COPY}
 )
@@ -291,18 +304,35 @@ class AzureDriver(StorageDriver):
         if source == dest:
             self.stat(source)
             return
-        self._copy(source, dest, "move")
+        self._copy(self, source, dest, "move")
         with self.errors("move", source):
             self._blob(source).delete_blob()
 
     def copy(self, source: str, dest: str) -> None:
-        self._copy(source, dest, "copy")
+        self._copy(self, source, dest, "copy")
 
-    def _copy(self, source: str, dest: str, operation: str) -> None:
-        src, dst = self._blob(source), self._blob(dest)
+    def copy_from(self, source: StorageDriver, source_path: str, dest_path: str) -> bool:
+        """Copy a file of another azure driver of the same account, inside the service.
+
+        Used by migration between containers (or root directories); False, so the caller
+        streams, when ``source`` is another service, endpoint or account.
+        """
+        if not isinstance(source, AzureDriver) or not self.same_account(source):
+            return False
+        self._copy(source, source_path, dest_path, "copy")
+        return True
+
+    def same_account(self, other: AzureDriver) -> bool:
+        """Whether ``other`` reaches the same account at the same endpoint, with the same
+        credentials."""
+        return same_account(self.parameters, other.parameters, ACCOUNT_FIELDS)
+
+    def _copy(self, origin: AzureDriver, source: str, dest: str, operation: str) -> None:
+        """Copy ``source`` of ``origin`` (this driver or one of the same account) to ``dest``."""
+        src, dst = origin._blob(source), self._blob(dest)
         with self.errors(operation, source):
             src.get_blob_properties()  # a missing source is PathNotFoundError, dest untouched
-            url = f"{src.url}?{self._read_sas(self._key(source))}"
+            url = f"{src.url}?{origin._read_sas(origin._key(source))}"
             copy = self.replace_blob(dst, lambda: dst.start_copy_from_url(url))
             status = copy.get("copy_status")
             deadline = time.monotonic() + self.copy_timeout

@@ -3,7 +3,8 @@
 Object keys are ``rootdirectory`` + the path without its leading ``/``; directories are implied
 by keys. ``list`` uses prefix + delimiter listings, ``walk`` and ``delete`` one flat listing of
 the subtree (``walk`` with ``prune`` one delimiter listing per directory entered, see
-:mod:`distribution_storage.driver.walking`), ``move`` and ``copy`` a server-side rewrite,
+:mod:`distribution_storage.driver.walking`), ``move`` and ``copy`` a server-side rewrite, as
+``copy_from`` another gcs driver on the same endpoint with the same credentials (migration),
 ``delete`` a batch request where the service takes one (emulators often do not: the driver then
 deletes object by object, in parallel). Unfinished uploads are resumable upload sessions whose
 state is kept in placeholder objects under the hidden namespace ``_upload-sessions~`` of the
@@ -28,6 +29,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 
+from distribution_storage.driver.accounts import same_account
 from distribution_storage.driver.contract import (
     Capability,
     FileInfo,
@@ -286,14 +288,37 @@ class GCSDriver(StorageDriver):
                 if not pairs:
                     raise PathNotFoundError(source)
             for src, dst in pairs:
-                self._rewrite(src, dst)
+                self._rewrite(self._bucket.blob(src), dst)
         return pairs
 
-    def _rewrite(self, src: str, dst: str) -> None:
+    def copy_from(self, source: StorageDriver, source_path: str, dest_path: str) -> bool:
+        """Copy a file of another gcs driver on the same endpoint and account, inside GCS.
+
+        Used by migration between buckets (or root directories); False, so the caller
+        streams, when ``source`` is another service, endpoint or account.
+        """
+        if not isinstance(source, GCSDriver) or not self.same_account(source):
+            return False
+        with self._errors("copy", source_path):
+            blob = source._bucket.get_blob(source._key(source_path), retry=self._retry)
+            if blob is None or _is_placeholder(blob):
+                raise PathNotFoundError(source_path)
+            self._rewrite(blob, self._key(dest_path))
+        return True
+
+    def same_account(self, other: GCSDriver) -> bool:
+        """Whether ``other`` reaches the same endpoint with the same credentials and project."""
+        here = (self._endpoint, self._client.project)
+        if here != (other._endpoint, other._client.project):
+            return False
+        return same_account(self.parameters, other.parameters, ("service_account",))
+
+    def _rewrite(self, source: storage.Blob, dst: str) -> None:
+        """Rewrite ``source`` (of any bucket) to the key ``dst``, token by token."""
         target = self._bucket.blob(dst)
-        token, _, _ = target.rewrite(self._bucket.blob(src), retry=self._retry)
+        token, _, _ = target.rewrite(source, retry=self._retry)
         while token is not None:
-            token, _, _ = target.rewrite(self._bucket.blob(src), token=token, retry=self._retry)
+            token, _, _ = target.rewrite(source, token=token, retry=self._retry)
 
     def delete(self, path: str) -> None:
         if self.delete_many([path]):

@@ -306,3 +306,39 @@ def test_walk_never_lists_a_pruned_directory(azurite: Any, azure_params: Params)
         assert any("keep%2F" in line for line in listings), listings
         assert not any("skip%2F" in line for line in listings), listings
         driver.delete("/t")
+
+
+def test_copy_from_another_container_copies_inside_the_account(
+    azure_params: Params, azure_service: BlobServiceClient
+) -> None:
+    """``copy_from`` a driver on another container of the same account copies the bytes."""
+    source = AzureDriver.from_parameters(azure_params(rootdirectory="copysrc"))
+    other = f"c-{os.urandom(6).hex()}"
+    azure_service.create_container(other)
+    target = AzureDriver.from_parameters(azure_params(container=other, rootdirectory="copydst"))
+    data = os.urandom(5 * MiB)
+    with source.writer("/blobs/data") as writer:  # an append blob, as migration stages them
+        writer.write(data)
+        writer.commit()
+    assert target.copy_from(source, "/blobs/data", "/copied/data") is True
+    assert target.get_content("/copied/data") == data
+    assert source.get_content("/blobs/data") == data
+    with pytest.raises(PathNotFoundError):
+        source.stat("/copied/data")  # written to the target's container, not the source's
+    with pytest.raises(PathNotFoundError):
+        target.copy_from(source, "/blobs/missing", "/copied/missing")
+    source.delete("/blobs")
+
+
+def test_copy_from_another_endpoint_declines(azurite: Any, azure_params: Params) -> None:
+    """A source reached through another endpoint is not copied server-side (False: the
+    caller streams); the target is left untouched."""
+    target = AzureDriver.from_parameters(azure_params(rootdirectory="declined"))
+    with flaky_proxy.FlakyProxy(f"http://127.0.0.1:{azurite.port}") as proxy:
+        url = f"{proxy.endpoint}/devstoreaccount1"
+        source = AzureDriver.from_parameters(azure_params(serviceurl=url, rootdirectory="far"))
+        source.put_content("/file", b"far away")
+        assert target.copy_from(source, "/file", "/copy") is False
+        source.delete("/file")
+    with pytest.raises(PathNotFoundError):
+        target.stat("/copy")

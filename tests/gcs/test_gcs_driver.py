@@ -370,3 +370,44 @@ def test_walk_with_prune_never_lists_a_pruned_directory(
         assert any("keep%2F" in line for line in listings), listings
         assert not any("skip%2F" in line for line in listings), listings
         driver.delete("/t")
+
+
+def test_copy_from_another_bucket_copies_inside_gcs(
+    gcs_params: Params, gcs_emulator: GCSEmulator
+) -> None:
+    """``copy_from`` a driver on another bucket of the same emulator copies the bytes."""
+    source = GCSDriver.from_parameters(gcs_params(rootdirectory="copysrc"))
+    target = GCSDriver.from_parameters(
+        gcs_params(bucket=gcs_emulator.create_bucket(), rootdirectory="copydst")
+    )
+    data = os.urandom(700 * KiB)
+    source.put_content("/blobs/data", data)
+    assert target.copy_from(source, "/blobs/data", "/copied/data") is True
+    assert target.get_content("/copied/data") == data
+    assert source.get_content("/blobs/data") == data
+    with pytest.raises(PathNotFoundError):
+        source.stat("/copied/data")  # written to the target's bucket, not the source's
+    with pytest.raises(PathNotFoundError):
+        target.copy_from(source, "/blobs/missing", "/copied/missing")
+    source.delete("/blobs")
+
+
+def test_copy_from_another_endpoint_or_account_declines(
+    gcs_params: Params,
+    gcs_emulator: GCSEmulator,
+    service_account_info: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A source reached through another endpoint, or with other credentials, is not copied
+    server-side (False: the caller streams); the target is left untouched."""
+    target = GCSDriver.from_parameters(gcs_params(bucket=gcs_emulator.create_bucket()))
+    keyed = GCSDriver.from_parameters(gcs_params(credentials=service_account_info))
+    keyed.put_content("/declined/keyed", b"keyed")
+    assert target.copy_from(keyed, "/declined/keyed", "/copy") is False
+    with FlakyProxy(gcs_emulator.endpoint) as proxy:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.endpoint)
+        proxied = GCSDriver.from_parameters(gcs_params())
+        assert target.copy_from(proxied, "/declined/keyed", "/copy") is False
+    with pytest.raises(PathNotFoundError):
+        target.stat("/copy")
+    keyed.delete("/declined")
