@@ -5,9 +5,10 @@ distribution's former swift driver); large files are Static Large Objects whose 
 under ``<prefix>/segments/`` and whose pending uploads are recorded under ``<prefix>/uploads/``
 (see :mod:`distribution_storage.drivers.swift_writer`). ``list`` is a prefix and delimiter
 listing, ``stat`` a HEAD or a one-entry listing, ``delete`` and ``move`` take the segments
-along, deletions go through the bulk middleware when the cluster's ``/info`` offers it, and
-``redirect_url`` signs a TempURL when a key is configured. Each thread gets its own
-connection; all share one token.
+along, ``copy`` (and ``copy_from`` another container of the same account, for migration) is a
+server-side COPY (of each segment, for an SLO), deletions go through the bulk middleware
+when the cluster's ``/info`` offers it, and ``redirect_url`` signs a TempURL when a key is
+configured. Each thread gets its own connection; all share one token.
 """
 
 from __future__ import annotations
@@ -118,18 +119,21 @@ class SwiftDriver(StorageDriver):
     def _adopt(self, path: str) -> UploadRecord:
         """Start an upload that continues the committed object at ``path``."""
         key = self.store.files_key(path)
-        size = self.stat(path).size
+        if self.stat(path).size == 0:
+            return UploadRecord.new()
+        return self._copy_segments(self.store, self.store.slo_segments(key) or [key])
+
+    def _copy_segments(self, source: SwiftStore, names: builtins.list[str]) -> UploadRecord:
+        """A new upload whose segments are server-side copies of the objects ``names`` of
+        ``source``'s container (the data segments of an SLO, or one plain object)."""
         record = UploadRecord.new()
-        if size == 0:
-            return record
-        segments = self.store.slo_segments(key)
-        sources = [n for n in segments if not self.store.is_sub_manifest(n)] if segments else [key]
-        for number, source in enumerate(sources):
-            name = self.store.segment_key(record.upload_id, number)
-            self.store.server_copy(source, name)
-            headers = self.store.conn.head_object(self.store.container, name)
+        data = [n for n in names if not source.is_sub_manifest(n)]
+        for number, name in enumerate(data):
+            segment = self.store.segment_key(record.upload_id, number)
+            self.store.server_copy(name, segment, from_container=source.container)
+            headers = self.store.conn.head_object(self.store.container, segment)
             etag = headers["etag"].strip('"')
-            record.segments.append(Segment(name, etag, int(headers["content-length"])))
+            record.segments.append(Segment(segment, etag, int(headers["content-length"])))
         return record
 
     def stat(self, path: str) -> FileInfo:
@@ -205,12 +209,33 @@ class SwiftDriver(StorageDriver):
         src_key = self.store.files_key(source)
         if self.store.head(src_key) is None:
             raise PathNotFoundError(source)
-        if source == dest:
+        if source != dest:
+            self._copy_object(self.store, src_key, dest)
+
+    def copy_from(self, source: StorageDriver, source_path: str, dest_path: str) -> bool:
+        """Copy from another Swift driver of the same account, from its container, inside
+        Swift (as ``copy`` does within one container).
+
+        Used by migration between containers (or prefixes); False, so the caller streams,
+        when ``source`` is another service, account or user.
+        """
+        if not isinstance(source, SwiftDriver) or not self.store.same_account(source.store):
+            return False
+        src_key = source.store.files_key(source_path)
+        if source.store.head(src_key) is None:
+            raise PathNotFoundError(source_path)
+        self._copy_object(source.store, src_key, dest_path)
+        return True
+
+    def _copy_object(self, source: SwiftStore, key: str, dest: str) -> None:
+        """Copy object ``key`` of ``source``'s container to ``dest``: one COPY, or for an
+        SLO copies of its segments under a new manifest (each copy owns its segments)."""
+        segments = source.slo_segments(key)
+        if segments is None:
+            server_copy = self.store.server_copy
+            self.store.replace(dest, lambda k: server_copy(key, k, from_container=source.container))
             return
-        if self.store.slo_segments(src_key) is None:
-            self.store.replace(dest, lambda key: self.store.server_copy(src_key, key))
-            return
-        record = self._adopt(source)
+        record = self._copy_segments(source, segments)
         self.store.put_manifest(dest, record.segments)
 
     def _collect(self, path: str) -> tuple[builtins.list[str], builtins.list[str]] | None:

@@ -5,7 +5,8 @@ object naming scheme (``<prefix>/files<path>``, ``<prefix>/segments/<upload>/<n>
 ``<prefix>/uploads<path>``), and the operations the driver and its writer build on: segment
 uploads, upload records, Static Large Object manifests (nested past 1,000 segments), the
 replacement of an object that drops the segments of the SLO it replaced, and deletion through
-the bulk middleware when the cluster's ``/info`` offers it.
+the bulk middleware when the cluster's ``/info`` offers it; server-side copies also from
+another container of the same account (:meth:`SwiftStore.same_account`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import quote
 
 from swiftclient import ClientException, Connection
 
+from distribution_storage.driver.accounts import same_account
 from distribution_storage.driver.errors import StorageDriverError
 from distribution_storage.driver.paths import ROOT
 from distribution_storage.drivers.swift_parameters import (
@@ -28,6 +30,18 @@ from distribution_storage.drivers.swift_parameters import (
 from distribution_storage.drivers.swift_writer import Segment, UploadRecord
 
 MAX_MANIFEST_SEGMENTS = 1000
+ACCOUNT_PARAMETERS = (
+    "authurl",
+    "username",
+    "domain",
+    "domainid",
+    "tenant",
+    "tenantid",
+    "tenantdomain",
+    "tenantdomainid",
+    "trustid",
+)
+"""The parameters naming who a store's user is; with the storage URL, its account."""
 
 
 def status(exc: ClientException) -> int:
@@ -120,6 +134,14 @@ class SwiftStore:
             else:
                 self.main.post_account({header: wanted})
         return str(wanted)
+
+    def same_account(self, other: SwiftStore) -> bool:
+        """Whether ``other`` is the same user of the same account (auth URL, user, tenant,
+        storage URL), so this store's token may copy from ``other``'s container."""
+        return (
+            same_account(self.params, other.params, ACCOUNT_PARAMETERS)
+            and self.main.url == other.main.url
+        )
 
     def error(self, operation: str, path: str, exc: ClientException) -> StorageDriverError:
         """A driver error for a failed request, without credentials."""
@@ -290,10 +312,13 @@ class SwiftStore:
         if errors:
             raise StorageDriverError(f"bulk delete failed for {len(errors)} objects: {errors[:3]}")
 
-    def server_copy(self, source: str, dest: str) -> None:
-        """A server-side COPY of object ``source`` to object ``dest``."""
+    def server_copy(self, source: str, dest: str, *, from_container: str | None = None) -> None:
+        """A server-side COPY of object ``source`` (of this container unless
+        ``from_container`` names another of the account) to object ``dest``."""
         try:
-            self.conn.copy_object(self.container, source, f"/{self.container}/{dest}")
+            self.conn.copy_object(
+                from_container or self.container, source, f"/{self.container}/{dest}"
+            )
         except ClientException as exc:
             raise self.error("copy", source, exc) from None
 

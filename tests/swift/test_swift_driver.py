@@ -374,3 +374,45 @@ def test_delete_files_takes_large_object_segments_along(make_swift_driver: MakeD
     driver.put_content("/blobs/kept", b"k")
     assert driver.delete_files(["/blobs/big", "/blobs/small", "/blobs/none"]) == ["/blobs/none"]
     assert stored_keys(driver) == ["files/blobs/kept"]
+
+
+def test_copy_from_another_container_of_the_account_copies_inside_swift(
+    swift_server: SwiftServer,
+) -> None:
+    source, target = (SwiftDriver.from_parameters(swift_server.parameters()) for _ in "st")
+    assert source.store.container != target.store.container
+    large = bytes(range(256)) * (10 * 1024 + 3)  # 2.5 MiB: a three-segment SLO
+    writer = source.writer("/blobs/large")
+    writer.write(large)
+    writer.commit()
+    source.put_content("/blobs/small", b"small blob")
+    assert target.copy_from(source, "/blobs/large", "/copied/large")
+    assert target.copy_from(source, "/blobs/small", "/copied/small")
+    assert target.get_content("/copied/large") == large
+    assert target.get_content("/copied/small") == b"small blob"
+    assert source.get_content("/blobs/large") == large
+    assert source.get_content("/blobs/small") == b"small blob"
+    # The copy's segments live in the target's container: it survives the source's deletion.
+    assert len([k for k in stored_keys(target) if k.startswith("segments/")]) == 3
+    source.delete("/blobs")
+    assert target.get_content("/copied/large") == large
+
+
+def test_copy_from_another_account_declines_and_writes_nothing(
+    make_swift_driver: MakeDriver, swift_server: SwiftServer
+) -> None:
+    other_account = SwiftDriver.from_parameters(
+        swift_server.parameters(username="test2:tester2", password="testing2")
+    )
+    other_account.put_content("/blob", b"theirs")
+    target = make_swift_driver()
+    assert not target.copy_from(other_account, "/blob", "/blob")
+    assert not target.copy_from(open_driver("inmemory"), "/blob", "/blob")
+    assert stored_keys(target) == []
+
+
+def test_copy_from_a_missing_source_path_is_path_not_found(swift_server: SwiftServer) -> None:
+    source, target = (SwiftDriver.from_parameters(swift_server.parameters()) for _ in "st")
+    with pytest.raises(PathNotFoundError):
+        target.copy_from(source, "/no/such/blob", "/dest")
+    assert stored_keys(target) == []
