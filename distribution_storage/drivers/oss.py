@@ -2,8 +2,9 @@
 
 Objects are named ``rootdirectory`` + path without its leading slash. ``list`` is a prefix
 and delimiter listing, ``stat`` a HEAD or a one-key listing for a directory, ``delete`` one
-flat listing and batched ``POST ?delete`` requests of up to 1,000 keys, ``move`` and ``copy``
-server-side (CopyObject up to 1 GB, UploadPartCopy above), and ``redirect_url`` a signed URL
+flat listing and batched ``POST ?delete`` requests of up to 1,000 keys, ``move``, ``copy`` and
+``copy_from`` (another bucket of the same account, for migration) server-side (CopyObject up
+to 1 GB, UploadPartCopy above), and ``redirect_url`` a signed URL
 (``bucket.sign_url``). Writers are multipart uploads resumable from another process (see
 :mod:`distribution_storage.drivers.oss_writer`); requests, error mapping and upload
 bookkeeping live in :mod:`distribution_storage.drivers.oss_store`. OSS answers an
@@ -31,7 +32,7 @@ from distribution_storage.driver.paths import ROOT
 from distribution_storage.driver.streams import ReadableStream
 from distribution_storage.drivers.oss_parameters import OSSParameters, parse_parameters
 from distribution_storage.drivers.oss_store import TAILS, OSSStore
-from distribution_storage.drivers.oss_writer import OSSWriter, Part, UploadState
+from distribution_storage.drivers.oss_writer import OSSWriter, UploadState
 
 REDIRECT_SECONDS = 20 * 60
 
@@ -50,6 +51,8 @@ class OSSDriver(StorageDriver):
     )
     copy_threshold = 1 << 30
     """CopyObject's limit (1 GB); larger objects are copied part by part."""
+    copy_part_size = 64 << 20
+    """The part size of those copies (``chunksize`` when that is larger)."""
 
     def __init__(self, params: OSSParameters) -> None:
         self.params = params
@@ -158,34 +161,31 @@ class OSSDriver(StorageDriver):
         """The direct children of ``path``: a prefix and delimiter listing."""
         return sorted(info.path for info in self.list_infos(path))
 
-    def _server_copy(self, source: str, dest: str) -> None:
-        src_key, dst_key = self.store.key(source), self.store.key(dest)
-        head = self.store.head(src_key, source)
+    def _server_copy(self, source: OSSStore, path: str, dest: str) -> None:
+        """Copy ``path`` of ``source``'s bucket (of the same account) to ``dest``."""
+        src_key = source.key(path)
+        head = source.head(src_key, path)
         if head is None:
-            raise PathNotFoundError(source)
+            raise PathNotFoundError(path)
         size = int(head.content_length)
         if size <= self.copy_threshold:
-            with self.store.errors("copy", source):
+            with self.store.errors("copy", path):
                 self.bucket.copy_object(
-                    self.params.bucket, src_key, dst_key, headers=self.store.headers
+                    source.params.bucket, src_key, self.store.key(dest), headers=self.store.headers
                 )
             return
         upload_id = self.store.start_upload(dest)
         try:
-            chunk = max(self.params.chunksize, 64 << 20)
-            parts = self.store.copy_parts(src_key, dest, upload_id, size, chunk)
-            copied = sum(p.size for p in parts)
-            if copied < size:  # a remainder under 100 KiB: one more (last) part
-                with self.store.errors("copy part", dest):
-                    result = self.bucket.upload_part_copy(
-                        self.params.bucket,
-                        src_key,
-                        (copied, size - 1),
-                        dst_key,
-                        upload_id,
-                        len(parts) + 1,
-                    )
-                parts.append(Part(len(parts) + 1, str(result.etag), size - copied))
+            chunk = max(self.params.chunksize, self.copy_part_size)
+            parts = self.store.copy_parts(
+                src_key,
+                dest,
+                upload_id,
+                size,
+                chunk,
+                source_bucket=source.params.bucket,
+                whole=True,
+            )
             self.store.complete_upload(dest, upload_id, parts)
         except BaseException:
             self.store.abort_upload(dest, upload_id)
@@ -196,14 +196,26 @@ class OSSDriver(StorageDriver):
         if source == dest:
             self.stat(source)
             return
-        self._server_copy(source, dest)
+        self._server_copy(self.store, source, dest)
         with self.store.errors("delete", source):
             self.bucket.delete_object(self.store.key(source))
 
     def copy(self, source: str, dest: str) -> None:
         """Server-side copy (UploadPartCopy above 1 GB)."""
         if source != dest:
-            self._server_copy(source, dest)
+            self._server_copy(self.store, source, dest)
+
+    def copy_from(self, source: StorageDriver, source_path: str, dest_path: str) -> bool:
+        """Copy from another OSS driver of the same endpoint and account, from its bucket,
+        inside OSS (CopyObject, or UploadPartCopy above 1 GB, as ``copy`` does).
+
+        Used by migration between buckets (or root directories); False, so the caller
+        streams, when ``source`` is another service, endpoint or account.
+        """
+        if not isinstance(source, OSSDriver) or not self.store.same_account(source.store):
+            return False
+        self._server_copy(source.store, source_path, dest_path)
+        return True
 
     def _keys_of(self, path: str) -> builtins.list[str]:
         key = self.store.key(path)

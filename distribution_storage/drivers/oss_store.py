@@ -18,6 +18,7 @@ import oss2
 from oss2 import exceptions as oss_errors
 from oss2.models import PartInfo
 
+from distribution_storage.driver.accounts import same_account
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.driver.paths import ROOT
 from distribution_storage.drivers.oss_parameters import OSSParameters, encryption_headers
@@ -25,6 +26,8 @@ from distribution_storage.drivers.oss_writer import MIN_PART_SIZE, Part, UploadS
 
 BATCH_DELETE_LIMIT = 1000
 TAILS = "~tails"
+ACCOUNT_PARAMETERS = ("endpoint_url", "accesskeyid", "accesskeysecret")
+"""The parameters that make two stores one account of one OSS endpoint."""
 
 
 class OSSStore:
@@ -58,6 +61,11 @@ class OSSStore:
             detail = exc.code or exc.status
             message = exc.message if hasattr(exc, "message") else ""
             raise StorageDriverError(f"{operation} {path}: {detail} {message}".strip()) from None
+
+    def same_account(self, other: OSSStore) -> bool:
+        """Whether ``other`` reaches the same endpoint with the same access key, so this
+        store may copy from ``other``'s bucket."""
+        return same_account(self.params, other.params, ACCOUNT_PARAMETERS)
 
     # -- names ----------------------------------------------------------------------------
 
@@ -183,16 +191,26 @@ class OSSStore:
         return UploadState(upload_id, parts, data, tail_stored=tail is not None)
 
     def copy_parts(
-        self, source_key: str, path: str, upload_id: str, size: int, chunk: int
+        self,
+        source_key: str,
+        path: str,
+        upload_id: str,
+        size: int,
+        chunk: int,
+        *,
+        source_bucket: str | None = None,
+        whole: bool = False,
     ) -> list[Part]:
-        """UploadPartCopy ranges of ``chunk`` bytes; a remainder under 100 KiB is left out."""
+        """UploadPartCopy ranges of ``chunk`` bytes of ``source_key`` (in ``source_bucket``,
+        by default this bucket). A remainder under 100 KiB is left out (a resumed writer
+        keeps it as its tail) unless ``whole``: then it is one more (last) part."""
         parts: list[Part] = []
         start = 0
-        while size - start >= MIN_PART_SIZE:
+        while start < size and (whole or size - start >= MIN_PART_SIZE):
             end = min(start + chunk, size) - 1
             with self.errors("copy part", path):
                 result = self.bucket.upload_part_copy(
-                    self.params.bucket,
+                    source_bucket or self.params.bucket,
                     source_key,
                     (start, end),
                     self.key(path),

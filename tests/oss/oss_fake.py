@@ -4,13 +4,16 @@ It speaks the wire format oss2 really sends to an IP endpoint: path-style ``/buc
 ``/`` in keys sent as ``%2F``; v1 ``Authorization: OSS ak:signature`` (HMAC-SHA1 over the verb,
 Content-MD5, Content-Type, Date, the sorted ``x-oss-*`` headers and the resource with its
 sub-resources) and v4 ``OSS4-HMAC-SHA256`` headers, and both kinds of signed URLs; a wrong
-secret or an expired URL is refused with a 403. Objects, copies (``x-oss-copy-source`` and
-``-range``), batch delete (``POST ?delete`` with a checked Content-MD5), multipart uploads
-(``?uploads``, ``?uploadId=&partNumber=``, ``POST ?uploadId=``, listings of uploads and parts)
-and ranged reads behave as OSS documents them, including its answer of 200 with the whole
-object to an unsatisfiable range. Responses are XML without a namespace, with upper-case
-ETags and the ``x-oss-request-id`` and ``x-oss-hash-crc64ecma`` headers; errors are OSS's
-``<Error><Code>`` documents. State lives in memory; the server runs in a thread.
+secret or an expired URL is refused with a 403. Each bucket belongs to one account (access key
+id; :meth:`FakeOSS.add_account` adds more), and a request, or the copy source it names, on
+another account's bucket is refused with AccessDenied. Objects, copies (``x-oss-copy-source``
+and ``-range``, from any bucket of the account), batch delete (``POST ?delete`` with a
+checked Content-MD5), multipart uploads (``?uploads``, ``?uploadId=&partNumber=``,
+``POST ?uploadId=``, listings of uploads and parts) and ranged reads behave as OSS documents
+them, including its answer of 200 with the whole object to an unsatisfiable range.
+Responses are XML without a namespace, with upper-case ETags and the ``x-oss-request-id`` and
+``x-oss-hash-crc64ecma`` headers; errors are OSS's ``<Error><Code>`` documents. State lives
+in memory; the server runs in a thread.
 """
 
 from __future__ import annotations
@@ -117,8 +120,10 @@ class FakeOSS:
 
     def __init__(self, access_key_id: str, access_key_secret: str, region: str) -> None:
         self.credentials = {access_key_id: access_key_secret}
+        self.account = access_key_id
         self.region = region
         self.buckets: dict[str, dict[str, Blob]] = {}
+        self.owners: dict[str, str] = {}  # bucket -> the access key id of its account
         self.uploads: dict[str, Upload] = {}
         self.lock = threading.RLock()
         self.connections: list[socket.socket] = []
@@ -146,10 +151,16 @@ class FakeOSS:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
 
-    def create_bucket(self, name: str) -> None:
-        """Create an empty bucket."""
+    def add_account(self, access_key_id: str, access_key_secret: str) -> None:
+        """Accept another account's credentials."""
+        with self.lock:
+            self.credentials[access_key_id] = access_key_secret
+
+    def create_bucket(self, name: str, owner: str | None = None) -> None:
+        """Create an empty bucket of ``owner``'s account (the first account's by default)."""
         with self.lock:
             self.buckets.setdefault(name, {})
+            self.owners.setdefault(name, owner or self.account)
 
 
 class OSSRequestHandler(BaseHTTPRequestHandler):
@@ -187,6 +198,7 @@ class OSSRequestHandler(BaseHTTPRequestHandler):
         self.body = self.read_body()
         fake.requests.append((self.command, self.path))
         self.pending: tuple[int, bytes, dict[str, str]] | None = None
+        self.access_key = ""
         try:
             self.authenticate(fake)
             with fake.lock:  # the answer is prepared under the lock and sent after it
@@ -271,10 +283,17 @@ class OSSRequestHandler(BaseHTTPRequestHandler):
             raise OSSError(403, "AccessDenied", "You have no right to access this object.")
 
     def secret_for(self, fake: FakeOSS, access_key: str) -> str:
-        """The secret of ``access_key``, or an InvalidAccessKeyId error."""
+        """The secret of ``access_key``, or an InvalidAccessKeyId error; the request acts
+        for that account if its signature checks out."""
         if access_key not in fake.credentials:
             raise OSSError(403, "InvalidAccessKeyId", "The OSS Access Key Id does not exist.")
+        self.access_key = access_key
         return fake.credentials[access_key]
+
+    def check_owner(self, fake: FakeOSS, bucket: str) -> None:
+        """AccessDenied unless ``bucket`` belongs to the signed request's account."""
+        if fake.owners.get(bucket) != self.access_key:
+            raise OSSError(403, "AccessDenied", f"You have no right to access bucket {bucket}.")
 
     def check_v1(self, fake: FakeOSS, access_key: str, signature: str, date: str) -> None:
         """Verify a v1 HMAC-SHA1 signature."""
@@ -349,6 +368,7 @@ class OSSRequestHandler(BaseHTTPRequestHandler):
         """Route to the bucket or object operation."""
         if self.bucket_name not in fake.buckets:
             raise OSSError(404, "NoSuchBucket", "The specified bucket does not exist.")
+        self.check_owner(fake, self.bucket_name)
         objects = fake.buckets[self.bucket_name]
         q, verb = self.query, self.command
         if not self.key:
@@ -404,9 +424,13 @@ class OSSRequestHandler(BaseHTTPRequestHandler):
     # -- objects --------------------------------------------------------------------------
 
     def source(self, fake: FakeOSS) -> Blob:
-        """The object named by ``x-oss-copy-source``."""
+        """The object named by ``x-oss-copy-source``, in any bucket of the account."""
         src_bucket, _, src_key = self.headers["x-oss-copy-source"].lstrip("/").partition("/")
-        blob = fake.buckets.get(unquote(src_bucket), {}).get(unquote(src_key))
+        bucket = unquote(src_bucket)
+        if bucket not in fake.buckets:
+            raise OSSError(404, "NoSuchBucket", "The source bucket does not exist.")
+        self.check_owner(fake, bucket)
+        blob = fake.buckets[bucket].get(unquote(src_key))
         if blob is None:
             raise OSSError(404, "NoSuchKey", "The specified key does not exist.")
         return blob

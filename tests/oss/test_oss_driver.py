@@ -270,3 +270,58 @@ def test_resume_in_another_process(oss_params: dict[str, Any]) -> None:
     writer.write(b"q")
     writer.commit()
     assert driver.get_content("/proc/blob") == b"p" * (5 * MiB + 11) + b"q"
+
+
+def test_copy_from_another_bucket_of_the_account_copies_inside_oss(oss_server: OSSServer) -> None:
+    source, target = (OSSDriver.from_parameters(oss_server.parameters()) for _ in "st")
+    target.copy_threshold = MiB  # UploadPartCopy past 1 MiB instead of past 1 GB
+    target.copy_part_size = 0  # parts of chunksize (5 MiB): the large blob has a remainder
+    large = bytes(range(256)) * (5 * 4096) + b"rest"  # 5 MiB and 4 bytes: two part copies
+    source.put_content("/blobs/large", large)
+    source.put_content("/blobs/small", b"small blob")
+    before = len(oss_server.fake.requests)
+    assert target.copy_from(source, "/blobs/large", "/copied/large")
+    assert target.copy_from(source, "/blobs/small", "/copied/small")
+    calls = oss_server.fake.requests[before:]
+    assert len([p for m, p in calls if m == "PUT" and "partNumber=" in p]) == 2
+    assert not [p for m, p in calls if m == "GET"]  # no byte went through the client
+    assert target.get_content("/copied/large") == large
+    assert target.get_content("/copied/small") == b"small blob"
+    assert source.get_content("/blobs/large") == large
+    assert source.get_content("/blobs/small") == b"small blob"
+
+
+def test_copy_from_another_account_or_endpoint_declines(
+    oss_server: OSSServer, oss_params: dict[str, Any]
+) -> None:
+    target = OSSDriver.from_parameters(oss_params)
+    oss_server.fake.add_account("LTAI-other-account", "other-account-secret")
+    oss_server.fake.create_bucket("b-other-account", owner="LTAI-other-account")
+    other_account = OSSDriver.from_parameters(
+        oss_server.parameters(
+            bucket="b-other-account",
+            accesskeyid="LTAI-other-account",
+            accesskeysecret="other-account-secret",
+        )
+    )
+    other_account.put_content("/blob", b"theirs")
+    assert not target.copy_from(other_account, "/blob", "/blob")
+    with pytest.raises(oss2.exceptions.AccessDenied):  # OSS would refuse the copy anyway
+        target.bucket.copy_object("b-other-account", "blob", "blob")
+    elsewhere_server = start_oss()
+    try:
+        elsewhere = OSSDriver.from_parameters(elsewhere_server.parameters())
+        elsewhere.put_content("/blob", b"elsewhere")
+        assert not target.copy_from(elsewhere, "/blob", "/blob")
+    finally:
+        elsewhere_server.fake.stop()
+    assert not target.copy_from(open_driver("inmemory"), "/blob", "/blob")
+    assert list(oss_server.fake.buckets[oss_params["bucket"]]) == []
+
+
+def test_copy_from_a_missing_source_path_is_path_not_found(oss_server: OSSServer) -> None:
+    source, target = (OSSDriver.from_parameters(oss_server.parameters()) for _ in "st")
+    with pytest.raises(PathNotFoundError):
+        target.copy_from(source, "/no/such/blob", "/dest")
+    with pytest.raises(PathNotFoundError):
+        target.stat("/dest")
