@@ -42,7 +42,7 @@ def test_a_store_through_every_backend(fs_store: Factory, open_service: Factory)
         current = target
 
 
-@pytest.mark.parametrize("name", ["s3", "gcs", "azure"])
+@pytest.mark.parametrize("name", ["s3", "gcs", "azure", "swift", "oss"])
 def test_one_service_across_buckets(open_service: Factory, name: str) -> None:
     source, target = open_service(name), open_service(name)
     fill(source)
