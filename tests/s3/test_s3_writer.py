@@ -9,17 +9,25 @@ arithmetic with the real constants, and a real upload whose plan is shortened
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from s3_support import MiB, RequestCounter, random_bytes, sha256
+from test_s3_retries import FlakyProxy
 
-from distribution_storage.driver.errors import PathNotFoundError
-from distribution_storage.drivers.s3 import S3Driver
+from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
+from distribution_storage.drivers.s3 import S3Driver, read_settings
 from distribution_storage.drivers.s3.parameters import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
-from distribution_storage.drivers.s3.writer import EQUAL_PARTS, MAX_PARTS, part_size
+from distribution_storage.drivers.s3.writer import (
+    EQUAL_PARTS,
+    MAX_PARTS,
+    UPLOADS_IN_FLIGHT,
+    part_size,
+)
 
 Factory = Callable[..., S3Driver]
 
@@ -203,3 +211,125 @@ def test_resume_pages_through_more_than_1000_parts(new_driver: Factory, s3_admin
     assert counter.calls["ListParts"] == 2
     resumed.cancel()
     assert s3_admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+class PartGate:
+    """Holds every UploadPart a driver's client sends until :meth:`release`.
+
+    A handler on botocore's ``before-call`` event waits there, so a test decides how long
+    parts stay in flight; the requests themselves then go to the server unchanged.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.started = 0
+        self._entered = threading.Semaphore(0)
+        self._open = threading.Event()
+        self._lock = threading.Lock()
+        client.meta.events.register("before-call.s3.UploadPart", self._hold)
+
+    def _hold(self, **_: Any) -> None:
+        with self._lock:
+            self.started += 1
+        self._entered.release()
+        self._open.wait(timeout=60)
+
+    def wait_started(self, count: int) -> None:
+        """Wait until ``count`` more parts are held."""
+        for _ in range(count):
+            assert self._entered.acquire(timeout=30), "a part never started"
+
+    def release(self) -> None:
+        """Let every held part, and every later one, go."""
+        self._open.set()
+
+
+def in_thread(call: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
+    """Run ``call`` in a new thread; returns the thread and where its exception lands."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def test_a_part_lost_in_flight_fails_commit_and_every_later_call_until_cancel(
+    moto_server: str, s3_params: Callable[..., dict[str, Any]], s3_admin: Any
+) -> None:
+    proxy = FlakyProxy(moto_server)
+    try:
+        params = s3_params(regionendpoint=proxy.endpoint, chunksize=str(5 * MiB))
+        driver = S3Driver(dataclasses.replace(read_settings(params), max_attempts=1))
+        gate = PartGate(driver.client)
+        writer = driver.writer("/up/lost")
+        writer.write(random_bytes(10 * MiB))
+        gate.wait_started(2)  # write returned with both parts still in flight
+        proxy.failures = 1  # S3 answers one of them with an error; the upload stays
+        gate.release()
+        with pytest.raises(StorageDriverError, match="write /up/lost: S3 error SlowDown"):
+            writer.commit()
+        # The upload has a gap now: nothing may be added, persisted or completed.
+        for call in (lambda: writer.write(b"more"), writer.close, writer.commit):
+            with pytest.raises(StorageDriverError, match="write /up/lost: S3 error SlowDown"):
+                call()
+        assert not writer.closed
+        writer.cancel()
+        bucket = params["bucket"]
+        assert s3_admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+        assert s3_admin.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+    finally:
+        proxy.stop()
+
+
+def test_cancel_waits_for_the_parts_in_flight_then_aborts(
+    new_driver: Factory, s3_admin: Any
+) -> None:
+    driver = new_driver()
+    gate = PartGate(driver.client)
+    writer = driver.writer("/up/cancel-in-flight")
+    writer.write(random_bytes(10 * MiB))
+    gate.wait_started(2)
+    thread, errors = in_thread(writer.cancel)
+    thread.join(timeout=0.5)
+    assert thread.is_alive(), "cancel returned while parts were still being uploaded"
+    gate.release()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and errors == []
+    assert writer.closed
+    bucket = driver.settings.bucket
+    assert s3_admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert s3_admin.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def test_a_writer_holds_at_most_its_parts_in_flight_and_one_buffer(new_driver: Factory) -> None:
+    driver = new_driver()
+    gate = PartGate(driver.client)
+    writer = driver.writer("/up/bounded")
+    data = random_bytes(40 * MiB)
+    handed_over, peak = [0], [0]
+    bound = (UPLOADS_IN_FLIGHT + 1) * 5 * MiB
+
+    def write_all() -> None:
+        for offset in range(0, len(data), MiB):
+            writer.write(data[offset : offset + MiB])
+            handed_over[0] += MiB
+            peak[0] = max(peak[0], writer.buffered)
+
+    thread, errors = in_thread(write_all)
+    gate.wait_started(UPLOADS_IN_FLIGHT)
+    thread.join(timeout=0.5)
+    # The caller is held back: no further part starts and no more than the bound is taken.
+    assert thread.is_alive()
+    assert gate.started == UPLOADS_IN_FLIGHT
+    assert handed_over[0] < bound
+    gate.release()
+    thread.join(timeout=60)
+    assert not thread.is_alive() and errors == []
+    assert 0 < peak[0] < bound
+    writer.commit()
+    assert sha256(driver.get_content("/up/bounded")) == sha256(data)

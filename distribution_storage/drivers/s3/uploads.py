@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from distribution_storage.drivers.s3.client import S3ErrorContext, s3_errors
+from botocore.exceptions import ClientError
+
+from distribution_storage.drivers.s3.client import S3ErrorContext, error_code, s3_errors
 from distribution_storage.drivers.s3.parameters import MAX_CHUNK_SIZE, S3Settings
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -111,10 +113,22 @@ class MultipartUploads:
                 },
             )
 
-    def abort(self, key: str, upload_id: str, path: str, operation: str = "abort upload") -> None:
-        """Abort one upload."""
+    def abort(
+        self,
+        key: str,
+        upload_id: str,
+        path: str,
+        operation: str = "abort upload",
+        *,
+        missing_ok: bool = False,
+    ) -> None:
+        """Abort one upload; with ``missing_ok``, one that no longer exists is not an error."""
         with s3_errors(self.errors, operation, path):
-            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            except ClientError as exc:
+                if not (missing_ok and error_code(exc) == "NoSuchUpload"):
+                    raise
 
     def abort_for_key(self, key: str, path: str) -> None:
         """Abort every pending upload for exactly ``key``."""

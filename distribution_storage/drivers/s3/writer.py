@@ -2,23 +2,25 @@
 
 Bytes are buffered and sent as parts of exactly the planned size (:func:`part_size`:
 ``chunksize`` for the first 5,000 parts, then doubling every 500 parts up to S3's 5 GiB, so
-a stream never runs out of S3's 10,000 parts before S3's 5 TiB object limit); up to four
-parts travel at once while the caller goes on writing. ``close``
-sends the buffered tail as one more part and leaves the upload open; a writer opened with
-``append=True`` (in this process or another) finds that upload again through
-ListMultipartUploads and ListParts. S3 only accepts a part under 5 MiB as the last one, so
-a resumed upload whose last part is short is *rebased* before anything is added: it is
-completed, a new upload is started for the same key, and the object comes back as its
-first parts (UploadPartCopy), or into the buffer when it is under 5 MiB. ``commit`` with
-nothing sent yet is one PutObject (which is how a zero-byte commit works); ``cancel``
-aborts the upload and removes an object the rebase left behind.
+a stream never runs out of S3's 10,000 parts before S3's 5 TiB object limit). Full parts are
+sent in the background (:class:`BackgroundParts`) while the caller goes on writing, at most
+:data:`UPLOADS_IN_FLIGHT` at once, so a writer holds at most that many parts plus one
+partly filled buffer in memory. ``close`` sends the buffered tail as one more part and
+leaves the upload open; a writer opened with ``append=True`` (in this process or another)
+finds that upload again through ListMultipartUploads and ListParts. S3 only accepts a part
+under 5 MiB as the last one, so a resumed upload whose last part is short is *rebased*
+before anything is added: it is completed, a new upload is started for the same key, and
+the object comes back as its first parts (UploadPartCopy), or into the buffer when it is
+under 5 MiB. ``commit`` with nothing sent yet is one PutObject (which is how a zero-byte
+commit works); ``cancel`` waits for the parts in flight, aborts the upload and removes an
+object the rebase left behind.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from distribution_storage.driver.contract import FileWriter
@@ -34,7 +36,9 @@ MAX_PARTS = 10_000
 EQUAL_PARTS = 5_000
 GROWTH_STEP = 500
 UPLOADS_IN_FLIGHT = 4
-"""Parts one writer uploads at the same time while the caller goes on writing."""
+"""Parts one writer uploads at the same time while the caller goes on writing. Also its
+memory bound: at most this many parts (``chunksize`` each, 10 MiB by default) plus a buffer
+of less than one part, and the bytes of the ``write`` call under way."""
 
 
 def part_size(
@@ -53,6 +57,80 @@ def part_size(
         return chunksize
     tier = (number - equal_parts - 1) // growth_step + 1
     return min(chunksize << tier, MAX_CHUNK_SIZE)
+
+
+class BackgroundParts:
+    """The parts of one upload under way on a small thread pool, at most ``limit`` at once.
+
+    Finished parts are appended to ``done`` in part-number order. The first failure is kept
+    and raised again by every later :meth:`check` and :meth:`drain`: once a part is lost,
+    the writer must neither send parts after the gap nor complete the upload.
+    """
+
+    def __init__(self, done: list[Part], limit: int = UPLOADS_IN_FLIGHT) -> None:
+        self.done = done
+        self.limit = limit
+        self.failure: Exception | None = None
+        self._in_flight: deque[tuple[int, Future[Part]]] = deque()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __len__(self) -> int:
+        return len(self._in_flight)
+
+    @property
+    def size(self) -> int:
+        """Bytes of the parts under way."""
+        return sum(size for size, _ in self._in_flight)
+
+    def submit(self, size: int, send: Callable[[], Part]) -> None:
+        """Run ``send`` (which uploads ``size`` bytes) in the background.
+
+        The caller waits for room first (:meth:`make_room`), before it takes the part's
+        bytes from its buffer, so that at most ``limit`` parts are held at once.
+        """
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.limit, thread_name_prefix="s3-part")
+        self._in_flight.append((size, self._pool.submit(send)))
+
+    def make_room(self) -> None:
+        """Wait until fewer than ``limit`` parts are under way; raise a failure."""
+        while len(self._in_flight) >= self.limit:
+            self._settle_oldest()
+        self.check()
+
+    def check(self) -> None:
+        """Collect the parts that have finished, without waiting; raise a failure."""
+        if self.failure is None and any(f.done() and f.exception() for _, f in self._in_flight):
+            self.settle()
+        while self._in_flight and self._in_flight[0][1].done():
+            self._settle_oldest()
+        if self.failure is not None:
+            raise self.failure
+
+    def drain(self) -> None:
+        """Wait for every part under way; raise the first failure."""
+        self.settle()
+        if self.failure is not None:
+            raise self.failure
+
+    def settle(self) -> None:
+        """Wait for every part under way and stop the pool, keeping a failure for later."""
+        wait([future for _, future in self._in_flight])
+        while self._in_flight:
+            self._settle_oldest()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _settle_oldest(self) -> None:
+        _, future = self._in_flight.popleft()
+        try:
+            part = future.result()
+        except Exception as exc:
+            self.failure = self.failure or exc
+            return
+        if self.failure is None:
+            self.done.append(part)
 
 
 class S3Writer(FileWriter):
@@ -78,58 +156,57 @@ class S3Writer(FileWriter):
         self._buffer = bytearray(buffer)
         self._resumed = upload_id is not None or owns_object
         self._owns_object = owns_object
-        self._in_flight: deque[tuple[int, Future[Part]]] = deque()
-        self._pool: ThreadPoolExecutor | None = None
+        self._sending = BackgroundParts(self._parts)
 
     @property
     def size(self) -> int:
         """Bytes written so far, including those persisted by earlier sessions."""
         sent = sum(part.size for part in self._parts)
-        return sent + sum(size for size, _ in self._in_flight) + len(self._buffer)
+        return sent + self._sending.size + len(self._buffer)
 
     @property
     def parts(self) -> list[Part]:
         """The parts uploaded so far (for tests and diagnostics)."""
         return list(self._parts)
 
+    @property
+    def buffered(self) -> int:
+        """Bytes this writer holds in memory: its buffer and the parts under way."""
+        return len(self._buffer) + self._sending.size
+
     def _next_number(self) -> int:
-        return len(self._parts) + len(self._in_flight) + 1
+        return len(self._parts) + len(self._sending) + 1
 
     def _next_part_size(self) -> int:
         return self._driver.part_size(self._next_number())
 
-    def _drain(self) -> None:
-        """Wait for the parts in flight; raise the first failure once all have ended."""
-        failure: BaseException | None = None
-        while self._in_flight:
-            _, future = self._in_flight.popleft()
-            try:
-                self._parts.append(future.result())
-            except BaseException as exc:  # the first failure wins; the others ended too
-                failure = failure or exc
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        if failure is not None:
-            raise failure
-
     def _write(self, data: bytes | bytearray | memoryview) -> None:
-        self._buffer += data
+        self._sending.check()
         self._make_growable()
-        while len(self._buffer) >= self._next_part_size():
-            self._flush_part(self._next_part_size())
+        with memoryview(data) as whole:
+            view = whole.cast("B")
+            while view:
+                # Fill the buffer up to the part boundary only, so that a full buffer is
+                # handed to the upload as it is, without copying it again.
+                room = max(0, self._next_part_size() - len(self._buffer))
+                self._buffer += view[:room]
+                view = view[room:]
+                self._send_full_parts()
 
     def _close(self) -> None:
+        self._sending.check()
         if self._buffer:
-            self._write(b"")
+            self._make_growable()
+            self._send_full_parts()
             if self._buffer:
-                self._flush_part(len(self._buffer), "close")
+                self._send_part("close")
         elif self._upload_id is None and not self._owns_object:
             # An empty part marks "zero bytes written" for a resumed writer to find.
-            self._flush_part(0, "close")
-        self._drain()
+            self._send_part("close")
+        self._sending.drain()
 
     def _commit(self) -> None:
+        self._sending.check()
         if self._upload_id is None:
             with s3_errors(self._driver.errors, "commit", self.path):
                 self._client.put_object(
@@ -140,19 +217,19 @@ class S3Writer(FileWriter):
                 )
             return
         if self._buffer:
-            self._write(b"")
-        if self._buffer or not (self._parts or self._in_flight):
-            self._flush_part(len(self._buffer), "commit")
-        self._drain()
+            self._make_growable()
+            self._send_full_parts()
+        if self._buffer or not (self._parts or len(self._sending)):
+            self._send_part("commit")
+        self._sending.drain()
         self._complete("commit")
 
     def _cancel(self) -> None:
-        with contextlib.suppress(Exception):
-            self._drain()
+        self._sending.settle()
         with s3_errors(self._driver.errors, "cancel", self.path):
             if self._upload_id is not None:
-                self._client.abort_multipart_upload(
-                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id
+                self._driver.uploads.abort(
+                    self._key, self._upload_id, self.path, "cancel", missing_ok=True
                 )
             if self._owns_object:
                 self._client.delete_object(Bucket=self._bucket, Key=self._key)
@@ -162,22 +239,31 @@ class S3Writer(FileWriter):
     def _make_growable(self) -> None:
         """Rebase first if new bytes would follow a part S3 only accepts as the last."""
         short_last = bool(self._parts) and self._parts[-1].size < MIN_CHUNK_SIZE
-        if self._buffer and short_last and not self._in_flight:
+        if short_last and not len(self._sending):
             self._rebase()
 
-    def _flush_part(self, size: int, operation: str = "write") -> None:
-        """Send the first ``size`` buffered bytes as the next part, in the background.
+    def _send_full_parts(self) -> None:
+        while len(self._buffer) >= self._next_part_size():
+            self._send_part("write")
 
-        At most ``UPLOADS_IN_FLIGHT`` parts travel at once; the oldest is waited for
-        before another starts, so a failure surfaces at the next write, close or commit.
+    def _send_part(self, operation: str) -> None:
+        """Send the buffered bytes, up to one planned part, as the next part, in the background.
+
+        A failure surfaces at the next write, close or commit, as the error of the
+        operation that queued the part.
         """
+        self._sending.make_room()
         if self._upload_id is None:
             self._start_upload(fresh=not self._resumed, operation=operation)
         number = self._next_number()
         if number > MAX_PARTS:
             raise StorageDriverError(f"{operation} {self.path}: more than {MAX_PARTS} parts")
-        body = bytes(self._buffer[:size])
-        del self._buffer[:size]
+        size = min(len(self._buffer), self._driver.part_size(number))
+        if size == len(self._buffer):
+            body, self._buffer = self._buffer, bytearray()
+        else:  # a rebase put more than a part back into the buffer
+            body = self._buffer[:size]
+            del self._buffer[:size]
         upload_id = self._upload_id
 
         def send() -> Part:
@@ -191,12 +277,7 @@ class S3Writer(FileWriter):
                 )
             return Part(number, response["ETag"], len(body))
 
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=UPLOADS_IN_FLIGHT)
-        while len(self._in_flight) >= UPLOADS_IN_FLIGHT:
-            _, oldest = self._in_flight.popleft()
-            self._parts.append(oldest.result())
-        self._in_flight.append((len(body), self._pool.submit(send)))
+        self._sending.submit(len(body), send)
 
     def _start_upload(self, *, fresh: bool, operation: str = "write") -> None:
         if fresh:
@@ -215,7 +296,7 @@ class S3Writer(FileWriter):
         self._complete("write")
         self._owns_object = True
         stored = sum(part.size for part in self._parts)
-        self._parts = []
+        self._parts.clear()
         if stored < MIN_CHUNK_SIZE:
             with s3_errors(self._driver.errors, "write", self.path):
                 body = self._client.get_object(Bucket=self._bucket, Key=self._key)["Body"]
@@ -223,6 +304,8 @@ class S3Writer(FileWriter):
             self._buffer[:0] = head
             return
         self._start_upload(fresh=False)
-        self._parts = self._driver.uploads.copy_parts(
-            self._key, self._key, stored, self._upload_id or "", self.path, balanced=True
+        self._parts.extend(
+            self._driver.uploads.copy_parts(
+                self._key, self._key, stored, self._upload_id or "", self.path, balanced=True
+            )
         )
