@@ -50,19 +50,29 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ser
             service.stop()
 
 
+@pytest.fixture(scope="module")
+def open_backend(
+    services: dict[str, Service], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], StorageDriver]]:
+    """Open a driver on a fresh, empty store of the named backend: a new filesystem root,
+    a new in-memory store, or a new bucket of a service. Module-scoped, so a module can keep
+    stores across its tests; the services' environment is set for the whole module."""
+    with pytest.MonkeyPatch.context() as patch:
+        for service in services.values():
+            for key, value in service.environment.items():
+                patch.setenv(key, value)
+
+        def make(name: str) -> StorageDriver:
+            if name == "filesystem":
+                return open_driver("filesystem", rootdirectory=str(tmp_path_factory.mktemp(name)))
+            if name == "inmemory":
+                return open_driver("inmemory")
+            return services[name].open()
+
+        yield make
+
+
 @pytest.fixture
-def open_service(
-    services: dict[str, Service], monkeypatch: pytest.MonkeyPatch
-) -> Callable[[str], StorageDriver]:
-    """Open a driver on a fresh bucket of the named service (or a local store)."""
-    for service in services.values():
-        for key, value in service.environment.items():
-            monkeypatch.setenv(key, value)
-    opened: list[StorageDriver] = []
-
-    def make(name: str) -> StorageDriver:
-        driver = open_driver("inmemory") if name == "inmemory" else services[name].open()
-        opened.append(driver)
-        return driver
-
-    return make
+def open_service(open_backend: Callable[[str], StorageDriver]) -> Callable[[str], StorageDriver]:
+    """Open a driver on a fresh bucket of the named service (or a fresh local store)."""
+    return open_backend

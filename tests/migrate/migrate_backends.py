@@ -3,7 +3,8 @@
 Each ``start_*`` runs the same local server those tests run (moto, fake-gcs-server, Azurite,
 a real Swift, the fake OSS) on 127.0.0.1 and returns a :class:`Service`: a function that
 opens a driver over a fresh bucket (or container) on it, and a stop function. Their helper
-modules are imported from the sibling test directories.
+modules are imported from the sibling test directories. The drivers write in chunks, parts
+or segments of at most 5 MiB, so a blob of a few MiB takes their multipart paths.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def start_s3() -> Service:
             accesskey=keys["aws_access_key_id"],
             secretkey=keys["aws_secret_access_key"],
             secure="false",
+            chunksize=str(5 * 2**20),  # the minimum (the default is 10 MiB)
         )
 
     return Service(make, server.stop, {}, lambda: make(create=False))
