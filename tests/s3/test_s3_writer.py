@@ -21,13 +21,12 @@ from test_s3_retries import FlakyProxy
 
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.drivers.s3 import S3Driver, read_settings
-from distribution_storage.drivers.s3.parameters import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
-from distribution_storage.drivers.s3.writer import (
-    EQUAL_PARTS,
-    MAX_PARTS,
-    UPLOADS_IN_FLIGHT,
-    part_size,
+from distribution_storage.drivers.s3.parameters import (
+    DEFAULT_UPLOAD_CONCURRENCY,
+    MAX_CHUNK_SIZE,
+    MIN_CHUNK_SIZE,
 )
+from distribution_storage.drivers.s3.writer import EQUAL_PARTS, MAX_PARTS, part_size
 
 Factory = Callable[..., S3Driver]
 
@@ -306,13 +305,20 @@ def test_cancel_waits_for_the_parts_in_flight_then_aborts(
     assert s3_admin.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
-def test_a_writer_holds_at_most_its_parts_in_flight_and_one_buffer(new_driver: Factory) -> None:
-    driver = new_driver()
+@pytest.mark.parametrize("concurrency", [None, "4"])
+def test_a_writer_holds_at_most_its_parts_in_flight_and_one_buffer(
+    s3_params: Callable[..., dict[str, Any]], concurrency: str | None
+) -> None:
+    params = s3_params(chunksize=str(5 * MiB))
+    if concurrency is not None:
+        params["uploadconcurrency"] = concurrency
+    driver = S3Driver.from_parameters(params)
+    in_flight = int(concurrency or DEFAULT_UPLOAD_CONCURRENCY)
     gate = PartGate(driver.client)
     writer = driver.writer("/up/bounded")
-    data = random_bytes(40 * MiB)
+    data = random_bytes(30 * MiB)
     handed_over, peak = [0], [0]
-    bound = (UPLOADS_IN_FLIGHT + 1) * 5 * MiB
+    bound = (in_flight + 1) * 5 * MiB
 
     def write_all() -> None:
         for offset in range(0, len(data), MiB):
@@ -321,11 +327,11 @@ def test_a_writer_holds_at_most_its_parts_in_flight_and_one_buffer(new_driver: F
             peak[0] = max(peak[0], writer.buffered)
 
     thread, errors = in_thread(write_all)
-    gate.wait_started(UPLOADS_IN_FLIGHT)
+    gate.wait_started(in_flight)
     thread.join(timeout=0.5)
     # The caller is held back: no further part starts and no more than the bound is taken.
     assert thread.is_alive()
-    assert gate.started == UPLOADS_IN_FLIGHT
+    assert gate.started == in_flight
     assert handed_over[0] < bound
     gate.release()
     thread.join(timeout=60)

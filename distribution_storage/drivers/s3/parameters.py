@@ -4,9 +4,10 @@
 environment overrides give them) into an immutable :class:`S3Settings`, with distribution's
 names, defaults and ranges: ``chunksize`` and ``multipartcopychunksize`` between 5 MiB and
 5 GiB, ``region`` required unless ``regionendpoint`` names an S3-compatible service, a known
-``storageclass`` and canned ``objectacl``. Two names go beyond distribution:
-``sessiontoken`` (temporary credentials) and ``redirectendpoint`` (the public host that
-presigned URLs point at). Unknown keys are an error.
+``storageclass`` and canned ``objectacl``. Three names go beyond distribution:
+``sessiontoken`` (temporary credentials), ``redirectendpoint`` (the public host that
+presigned URLs point at) and ``uploadconcurrency`` (parts one writer sends at once).
+Unknown keys are an error.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ DEFAULT_CHUNK_SIZE = 10 * MiB
 DEFAULT_MULTIPART_COPY_CHUNK_SIZE = 32 * MiB
 DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY = 100
 DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE = 32 * MiB
+DEFAULT_UPLOAD_CONCURRENCY = 2
+MAX_UPLOAD_CONCURRENCY = 32
 
 STORAGE_CLASSES = (
     "NONE",
@@ -101,6 +104,7 @@ class S3Settings:
     usefipsendpoint: bool = False
     loglevel: str = "off"
     redirectendpoint: str | None = None
+    uploadconcurrency: int = DEFAULT_UPLOAD_CONCURRENCY
     max_attempts: int = 5
 
     @property
@@ -172,6 +176,12 @@ def read_settings(parameters: Mapping[str, Any], *, driver: str = "s3") -> S3Set
         usefipsendpoint=reader.boolean("usefipsendpoint", False),
         loglevel=_loglevel(reader),
         redirectendpoint=reader.optional_string("redirectendpoint"),
+        uploadconcurrency=reader.integer(
+            "uploadconcurrency",
+            DEFAULT_UPLOAD_CONCURRENCY,
+            minimum=1,
+            maximum=MAX_UPLOAD_CONCURRENCY,
+        ),
     )
     reader.finish()
     if bool(settings.accesskey) != bool(settings.secretkey):

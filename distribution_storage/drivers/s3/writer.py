@@ -4,8 +4,8 @@ Bytes are buffered and sent as parts of exactly the planned size (:func:`part_si
 ``chunksize`` for the first 5,000 parts, then doubling every 500 parts up to S3's 5 GiB, so
 a stream never runs out of S3's 10,000 parts before S3's 5 TiB object limit). Full parts are
 sent in the background (:class:`BackgroundParts`) while the caller goes on writing, at most
-:data:`UPLOADS_IN_FLIGHT` at once, so a writer holds at most that many parts plus one
-partly filled buffer in memory. ``close`` sends the buffered tail as one more part and
+``uploadconcurrency`` (2 by default) at once, so a writer holds at most that many parts plus
+one partly filled buffer in memory. ``close`` sends the buffered tail as one more part and
 leaves the upload open; a writer opened with ``append=True`` (in this process or another)
 finds that upload again through ListMultipartUploads and ListParts. S3 only accepts a part
 under 5 MiB as the last one, so a resumed upload whose last part is short is *rebased*
@@ -35,10 +35,6 @@ if TYPE_CHECKING:
 MAX_PARTS = 10_000
 EQUAL_PARTS = 5_000
 GROWTH_STEP = 500
-UPLOADS_IN_FLIGHT = 4
-"""Parts one writer uploads at the same time while the caller goes on writing. Also its
-memory bound: at most this many parts (``chunksize`` each, 10 MiB by default) plus a buffer
-of less than one part, and the bytes of the ``write`` call under way."""
 
 
 def part_size(
@@ -67,7 +63,7 @@ class BackgroundParts:
     the writer must neither send parts after the gap nor complete the upload.
     """
 
-    def __init__(self, done: list[Part], limit: int = UPLOADS_IN_FLIGHT) -> None:
+    def __init__(self, done: list[Part], limit: int) -> None:
         self.done = done
         self.limit = limit
         self.failure: Exception | None = None
@@ -156,7 +152,7 @@ class S3Writer(FileWriter):
         self._buffer = bytearray(buffer)
         self._resumed = upload_id is not None or owns_object
         self._owns_object = owns_object
-        self._sending = BackgroundParts(self._parts)
+        self._sending = BackgroundParts(self._parts, driver.settings.uploadconcurrency)
 
     @property
     def size(self) -> int:
