@@ -30,7 +30,6 @@ from distribution_storage.driver.errors import (
 from distribution_storage.driver.parameters import ParameterReader
 from distribution_storage.driver.paths import (
     ROOT,
-    components,
     is_valid_component,
     join,
 )
@@ -39,6 +38,8 @@ from distribution_storage.driver.walking import walk_listing
 DEFAULT_ROOT = "/var/lib/registry"
 DEFAULT_MAX_THREADS = 100
 MIN_MAX_THREADS = 25
+_STAT_FLAGS = getattr(os, "O_PATH", os.O_RDONLY)
+"""Opening only to learn what a path is (``O_PATH`` where the system has it)."""
 _TEMP_MARK = "~tmp~"  # '~' is not allowed in a path component, so no valid path collides
 
 
@@ -85,9 +86,13 @@ class FilesystemDriver(StorageDriver):
     def _inside(self, real: str) -> bool:
         return real == self.root or real.startswith(self.root + os.sep)
 
+    def _local(self, path: str) -> str:
+        """The local path for ``path`` (a validated path), unchecked."""
+        return self.root if path == ROOT else self.root + path
+
     def _full(self, path: str) -> str:
         """The local path for ``path``, checked to stay inside the root."""
-        full = os.path.join(self.root, *components(path))
+        full = self._local(path)
         if not self._inside(os.path.realpath(full)):
             raise OutsideRootError(path)
         return full
@@ -96,16 +101,34 @@ class FilesystemDriver(StorageDriver):
         """The local path of ``path`` whose *parent* is checked to stay inside the root.
 
         The last component itself may be a symbolic link: deleting one removes the link,
-        never its target. ``checked`` caches parent checks across a batch.
+        never its target. ``checked`` caches directory checks across a batch, so a batch
+        costs one ``lstat`` per directory it has not met before.
         """
-        parts = components(path)
-        parent = os.path.join(self.root, *parts[:-1])
-        inside = checked.get(parent)
-        if inside is None:
-            inside = checked[parent] = self._inside(os.path.realpath(parent))
-        if not inside:
+        full = self._local(path)
+        if not self._reached_without_link(os.path.dirname(full), checked):
             raise OutsideRootError(path)
-        return os.path.join(parent, parts[-1])
+        return full
+
+    def _reached_without_link(self, full: str, checked: dict[str, bool]) -> bool:
+        """Whether ``full`` is the root or below it, reached without a symbolic link (a
+        missing path or a file is inside: nothing below it can be reached)."""
+        known = checked.get(full)
+        if known is not None:
+            return known
+        if full == self.root:
+            inside = True
+        elif not full.startswith(self.root + os.sep):
+            inside = False
+        else:
+            try:
+                mode = os.lstat(full).st_mode
+            except OSError:
+                mode = stat.S_IFDIR
+            inside = not stat.S_ISLNK(mode) and self._reached_without_link(
+                os.path.dirname(full), checked
+            )
+        checked[full] = inside
+        return inside
 
     def get_content(self, path: str) -> bytes:
         with self._open_file(path, 0) as stream:
@@ -142,23 +165,38 @@ class FilesystemDriver(StorageDriver):
                 f"cannot create {path} under the root directory {self.root}: {exc.strerror}"
             ) from exc
 
-    def _open_file(self, path: str, offset: int) -> BinaryIO:
-        full = self._full(path)
+    def _open_checked(self, path: str, flags: int) -> int:
+        """A descriptor for ``path`` opened with ``flags`` (never following a link at the
+        last component), checked to lie inside the root. What was opened is checked, not
+        the path before opening, so a link swapped in meanwhile cannot lead out."""
+        full = self._local(path)
         try:
-            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
-        except FileNotFoundError:
-            raise PathNotFoundError(path) from None
-        except (NotADirectoryError, IsADirectoryError):
+            fd = os.open(full, flags | os.O_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise PathNotFoundError(path) from None
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise OutsideRootError(path) from None
             raise
+        try:
+            if not self._inside(_opened_path(fd, full)):
+                raise OutsideRootError(path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _open_file(self, path: str, offset: int) -> BinaryIO:
+        fd = self._open_checked(path, os.O_RDONLY)
         stream = os.fdopen(fd, "rb")
-        if os.path.isdir(full):
+        try:
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                raise PathNotFoundError(path)
+            if offset:
+                stream.seek(offset)
+        except BaseException:
             stream.close()
-            raise PathNotFoundError(path)
-        stream.seek(offset)
+            raise
         return stream
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
@@ -178,13 +216,13 @@ class FilesystemDriver(StorageDriver):
         return _FilesystemWriter(path, full, os.fdopen(fd, "ab" if append else "wb"))
 
     def stat(self, path: str) -> FileInfo:
-        full = self._full(path)
+        fd = self._open_checked(path, _STAT_FLAGS)
         try:
-            st = os.stat(full, follow_symlinks=False)
-        except (FileNotFoundError, NotADirectoryError):
-            raise PathNotFoundError(path) from None
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
         mod_time = datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC)
-        is_dir = os.path.isdir(full)
+        is_dir = stat.S_ISDIR(st.st_mode)
         return FileInfo(path, 0 if is_dir else st.st_size, mod_time, is_dir)
 
     def list(self, path: str) -> list[str]:
@@ -215,7 +253,7 @@ class FilesystemDriver(StorageDriver):
         def scan(directory: str) -> builtins.list[FileInfo]:
             if directory == path:
                 return self._scan(path, top)
-            return self._scan(directory, os.path.join(self.root, *components(directory)))
+            return self._scan(directory, self._local(directory))
 
         return walk_listing(scan, path, start_after=start_after, prune=prune)
 
@@ -300,6 +338,15 @@ class FilesystemDriver(StorageDriver):
 
     def __repr__(self) -> str:
         return f"FilesystemDriver(rootdirectory={self.root!r})"
+
+
+def _opened_path(fd: int, full: str) -> str:
+    """The real path of the file open at ``fd``: from ``/proc`` where the kernel tells it
+    (one call), else resolved from ``full``."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return os.path.realpath(full)
 
 
 def _remove_tree(full: str) -> None:

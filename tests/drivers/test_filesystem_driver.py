@@ -52,6 +52,9 @@ def test_symlinks_planted_inside_the_root_are_never_followed_out(
 ) -> None:
     os.symlink(outside, root / "dirlink")
     os.symlink(outside / "secret", root / "filelink")
+    (root / "real" / "nested").mkdir(parents=True)
+    os.symlink(outside, root / "real" / "dirlink")
+    os.symlink(outside, root / "real" / "nested" / "dirlink")
     attempts = [
         lambda: driver.get_content("/dirlink/secret"),
         lambda: driver.get_content("/filelink"),
@@ -61,6 +64,10 @@ def test_symlinks_planted_inside_the_root_are_never_followed_out(
         lambda: driver.writer("/dirlink/w").write(b"x"),
         lambda: driver.writer("/filelink", append=True).write(b"x"),
         lambda: driver.delete("/dirlink/secret"),
+        lambda: driver.delete_files(["/dirlink/secret"]),
+        lambda: driver.delete_files(["/real/nested/dirlink/secret"]),
+        lambda: driver.delete_many(["/real/dirlink/secret"]),
+        lambda: driver.get_content("/real/nested/dirlink/secret"),
         lambda: driver.move("/dirlink/secret", "/stolen"),
         lambda: driver.list("/dirlink"),
         lambda: driver.stat("/dirlink/secret"),
