@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from distribution_storage.driver.contract import FileInfo, StorageDriver, WalkPrune
+from distribution_storage.driver.contract import Capability, FileInfo, StorageDriver, WalkPrune
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.driver.paths import components
 from distribution_storage.layout import (
@@ -25,6 +25,7 @@ from distribution_storage.layout import (
     REPOSITORIES_ROOT,
     Digest,
     DigestInvalidError,
+    blob_data_path,
     digest_of_blob_data_path,
     is_valid_tag,
 )
@@ -165,6 +166,51 @@ def scan_blobs(
     return blobs
 
 
+def scan_blob_digests(
+    driver: StorageDriver,
+    *,
+    progress: Progress = no_progress,
+    workers: int = DEFAULT_WORKERS,
+) -> dict[Digest, BlobRecord | None]:
+    """Every blob of the store, for a caller that needs the size and time of only a few.
+
+    On a driver whose walk is served by flat listings (``FLAT_WALK``), the listing carries
+    every blob's size and time anyway, and this is :func:`scan_blobs`. On one that lists
+    directory by directory, the walk stops at each blob's ``<hex>`` directory -- one listing
+    per ``<alg>/<xx>`` prefix instead of one per blob -- and the record is None:
+    :func:`blob_record` reads it for the blobs that need it.
+    """
+    if Capability.FLAT_WALK in driver.capabilities:
+        return dict(scan_blobs(driver, progress=progress, workers=workers))
+    blobs: dict[Digest, BlobRecord | None] = {}
+    base = len(BLOBS_ROOT) + 1
+
+    def is_blob_directory(info: FileInfo) -> bool:
+        return info.path.count("/", base) == 2
+
+    entries = walk_parallel(
+        driver, BLOBS_ROOT, split_depth=2, workers=workers, prune=is_blob_directory
+    )
+    for info in entries:
+        parts = info.path[base:].split("/")
+        is_blob = len(parts) == 3 and info.is_dir and parts[2][:2] == parts[1]
+        if is_blob and (digest := _digest(parts[0], parts[2])):
+            blobs[digest] = None
+            if len(blobs) % 1000 == 0:
+                progress(ProgressUpdate("scanning blobs", len(blobs)))
+    progress(ProgressUpdate("scanning blobs", len(blobs), len(blobs)))
+    return blobs
+
+
+def blob_record(driver: StorageDriver, digest: Digest) -> BlobRecord | None:
+    """The size and time of one blob's data, or None if it has none."""
+    try:
+        info = driver.stat(blob_data_path(digest))
+    except PathNotFoundError:
+        return None
+    return None if info.is_dir else BlobRecord(digest, info.size, info.mod_time)
+
+
 def scan_repositories(
     driver: StorageDriver,
     *,
@@ -177,13 +223,15 @@ def scan_repositories(
 
     A directory that holds only layer links (a first push still under way) is listed too,
     with ``has_manifests`` False: the catalog does not show it, but GC must see its links.
+    Link directories are always listed: distribution deletes a link by its file and leaves
+    the directory, so an empty ``<alg>/<hex>`` directory links nothing.
     """
     repositories: dict[str, RepositoryInventory] = {}
+    prefix = len(REPOSITORIES_ROOT) + 1
 
     def prune(info: FileInfo) -> bool:
         return not include_uploads and info.path.rsplit("/", 1)[-1] == "_uploads"
 
-    prefix = len(REPOSITORIES_ROOT) + 1
     entries = walk_parallel(driver, REPOSITORIES_ROOT, split_depth=2, workers=workers, prune=prune)
     for info in entries:
         parts = info.path[prefix:].split("/")

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.middleware.metrics import CountingDriver
@@ -38,8 +39,9 @@ from distribution_storage.gc.report import Deletion, GarbageCollectionError, GCR
 from distribution_storage.inventory import (
     BlobRecord,
     RepositoryInventory,
+    blob_record,
     require_registry_store,
-    scan_blobs,
+    scan_blob_digests,
     scan_repositories,
 )
 from distribution_storage.layout import (
@@ -101,7 +103,7 @@ def collect_garbage(
         phase = time.monotonic()
 
     require_registry_store(counting)
-    blobs = scan_blobs(counting, progress=progress, workers=workers)
+    blobs = scan_blob_digests(counting, progress=progress, workers=workers)
     repositories = scan_repositories(counting, progress=progress, workers=workers)
     cache = ManifestCache(counting, blobs)
     lap("inventory")
@@ -143,7 +145,8 @@ def collect_garbage(
     for repo in repositories.values():
         marked.update(d for d, mod_time in repo.layers.items() if is_young(mod_time))
 
-    deletions = _plan_deletions(repositories, marks, blobs, marked, is_young, report)
+    candidates = _unmarked_blobs(counting, blobs, marked, workers)
+    deletions = _plan_deletions(repositories, marks, candidates, marked, is_young, report)
     if plan is not None:
         allowed = set(plan.deletions)
         for stale in sorted(allowed - set(deletions)):
@@ -196,7 +199,7 @@ def _recheck(
 def _plan_deletions(
     repositories: dict[str, RepositoryInventory],
     marks: dict[str, RepositoryMark],
-    blobs: dict[Digest, BlobRecord],
+    candidates: list[BlobRecord],
     marked: set[Digest],
     is_young: Callable[[datetime], bool],
     report: GCReport,
@@ -210,14 +213,36 @@ def _plan_deletions(
                 deletions.append(
                     Deletion("layer-link", str(digest), name, reason="blob not referenced")
                 )
-    for digest, record in sorted(blobs.items()):
-        if digest in marked:
-            continue
+    for record in candidates:
         if is_young(record.mod_time):
             report.kept_by_grace_period += 1
             continue
-        deletions.append(Deletion("blob", str(digest), size=record.size, reason="unreferenced"))
+        deletions.append(
+            Deletion("blob", str(record.digest), size=record.size, reason="unreferenced")
+        )
     return deletions
+
+
+def _unmarked_blobs(
+    driver: StorageDriver,
+    blobs: dict[Digest, BlobRecord | None],
+    marked: set[Digest],
+    workers: int,
+) -> list[BlobRecord]:
+    """The records of the blobs nothing marked, by digest; those the inventory listed
+    without one are read now (a blob directory with no data is no blob)."""
+    records = []
+    unread = []
+    for digest, record in blobs.items():
+        if digest in marked:
+            continue
+        if record is None:
+            unread.append(digest)
+        else:
+            records.append(record)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        records.extend(r for r in pool.map(partial(blob_record, driver), unread) if r)
+    return sorted(records, key=lambda record: record.digest)
 
 
 def _sweep(

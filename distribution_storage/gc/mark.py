@@ -16,7 +16,7 @@ the inventory, not guessed from an error) is passed over, with a note.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -61,7 +61,7 @@ class ManifestCache:
     when it names a stored blob, so a million blobs cost a million digests, not two.
     """
 
-    def __init__(self, driver: StorageDriver, known: dict[Digest, BlobRecord]) -> None:
+    def __init__(self, driver: StorageDriver, known: Mapping[Digest, BlobRecord | None]) -> None:
         self.driver = driver
         self._known = known
         self._refs: dict[Digest, ManifestRefs] = {}
@@ -72,24 +72,28 @@ class ManifestCache:
         record = self._known.get(digest)
         return record.digest if record is not None else digest
 
-    def get(self, digest: Digest, record: BlobRecord, repository: str) -> ManifestRefs:
-        """The parsed manifest stored as blob ``digest``; fails closed on any problem."""
+    def get(self, digest: Digest, repository: str) -> ManifestRefs | None:
+        """The parsed manifest stored as blob ``digest``, None if the blob has no data;
+        fails closed on any other problem."""
         with self._lock:
             cached = self._refs.get(digest)
         if cached is not None:
             return cached
-        if record.size > MAX_MANIFEST_SIZE:
-            raise GarbageCollectionError(
-                f"manifest of {record.size} bytes is over the {MAX_MANIFEST_SIZE}-byte limit",
-                repository=repository,
-                digest=str(digest),
-            )
         try:
-            payload = self.driver.get_content(blob_data_path(digest))
+            with self.driver.reader(blob_data_path(digest)) as stream:
+                payload = stream.read(MAX_MANIFEST_SIZE + 1)
+        except PathNotFoundError:
+            return None
         except StorageDriverError as exc:
             raise GarbageCollectionError(
                 f"cannot read manifest: {exc}", repository=repository, digest=str(digest)
             ) from exc
+        if len(payload) > MAX_MANIFEST_SIZE:
+            raise GarbageCollectionError(
+                f"manifest is over the {MAX_MANIFEST_SIZE}-byte limit",
+                repository=repository,
+                digest=str(digest),
+            )
         if Digest.of(payload, digest.algorithm) != digest:
             raise GarbageCollectionError(
                 "manifest content does not match its digest",
@@ -134,7 +138,7 @@ def read_tag(driver: StorageDriver, repository: str, tag: str) -> Digest | None:
 def mark_repository(
     driver: StorageDriver,
     repository: RepositoryInventory,
-    blobs: dict[Digest, BlobRecord],
+    blobs: Mapping[Digest, BlobRecord | None],
     manifests: ManifestCache,
     *,
     delete_untagged: bool,
@@ -150,23 +154,27 @@ def mark_repository(
             mark.tags[tag] = digest
 
     parsed: dict[Digest, ManifestRefs] = {}
+    missing: set[Digest] = set()
 
     def load(digest: Digest) -> ManifestRefs | None:
         # Only this repository's manifests are read: a reference to anything else (a
         # deleted child, a blob) marks that digest and stops there, as in distribution.
         if digest in parsed:
             return parsed[digest]
-        record = blobs.get(digest)
-        if record is None or digest not in repository.revisions:
+        if digest in missing or digest not in blobs or digest not in repository.revisions:
             return None
-        parsed[digest] = manifests.get(digest, record, name)
-        return parsed[digest]
+        refs = manifests.get(digest, name)
+        if refs is None:
+            missing.add(digest)
+            return None
+        parsed[digest] = refs
+        return refs
 
-    present = [d for d in repository.revisions if d in blobs]
+    for digest in repository.revisions:
+        load(digest)
+    present = [d for d in repository.revisions if d in parsed]
     for digest in sorted(set(repository.revisions) - set(present)):
         mark.notes.append(f"{name}: manifest {digest} has a revision link but no blob")
-    for digest in present:
-        load(digest)
 
     if delete_untagged:
         roots = set(mark.tags.values())

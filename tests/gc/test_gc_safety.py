@@ -72,15 +72,17 @@ def test_skipping_an_unreadable_repository_keeps_everything_it_links(
     assert any("skipped on request" in note for note in report.notes)
 
 
-@pytest.mark.parametrize("verb", ["get_content", "walk"])
+@pytest.mark.parametrize(
+    ("verb", "fail_on"), [("get_content", 1), ("reader", 2), ("stat", 2), ("walk", 2)]
+)
 def test_a_failing_backend_read_deletes_nothing(
-    driver: StorageDriver, images: Images, registry: Registry, verb: str
+    driver: StorageDriver, images: Images, registry: Registry, verb: str, fail_on: int
 ) -> None:
     images.image("app", tag="v1")
     images.image("app")
     orphan = plant_orphan(registry, "app")
     before = stored(registry)
-    faulty = FaultInjectingDriver(driver, verbs=[verb], fail_on=2)
+    faulty = FaultInjectingDriver(driver, verbs=[verb], fail_on=fail_on)
     with pytest.raises(Exception) as caught:
         collect_garbage(faulty, grace_period=0, delete_untagged=True)
     assert "injected fault" in str(caught.value)
