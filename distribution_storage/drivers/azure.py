@@ -82,7 +82,12 @@ ACCOUNT_FIELDS = (
 )
 """The parameters two drivers share when one can copy server-side from the other."""
 _CAPABILITIES = frozenset(
-    {Capability.REDIRECT, Capability.BATCH_DELETE, Capability.SERVER_SIDE_COPY}
+    {
+        Capability.REDIRECT,
+        Capability.BATCH_DELETE,
+        Capability.SERVER_SIDE_COPY,
+        Capability.FLAT_WALK,
+    }
 )
 T = TypeVar("T")
 _Names = list[str]
@@ -139,7 +144,7 @@ class AzureDriver(StorageDriver):
 
     @property
     def capabilities(self) -> frozenset[Capability]:  # type: ignore[override]
-        """Redirects, batched deletes and server-side copies."""
+        """Redirects, batched deletes, server-side copies and flat walks (without prune)."""
         return _CAPABILITIES
 
     @property

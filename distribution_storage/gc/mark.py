@@ -72,6 +72,15 @@ class ManifestCache:
         record = self._known.get(digest)
         return record.digest if record is not None else digest
 
+    def _read(self, digest: Digest, size_known: bool) -> bytes:
+        """The blob's content; with no size from the listing, at most one byte over the
+        limit is read (with one, ``get`` checked it first: one request, no stream)."""
+        path = blob_data_path(digest)
+        if size_known:
+            return self.driver.get_content(path)
+        with self.driver.reader(path) as stream:
+            return stream.read(MAX_MANIFEST_SIZE + 1)
+
     def get(self, digest: Digest, repository: str) -> ManifestRefs | None:
         """The parsed manifest stored as blob ``digest``, None if the blob has no data;
         fails closed on any other problem."""
@@ -79,16 +88,19 @@ class ManifestCache:
             cached = self._refs.get(digest)
         if cached is not None:
             return cached
-        try:
-            with self.driver.reader(blob_data_path(digest)) as stream:
-                payload = stream.read(MAX_MANIFEST_SIZE + 1)
-        except PathNotFoundError:
-            return None
-        except StorageDriverError as exc:
-            raise GarbageCollectionError(
-                f"cannot read manifest: {exc}", repository=repository, digest=str(digest)
-            ) from exc
-        if len(payload) > MAX_MANIFEST_SIZE:
+        record = self._known.get(digest)
+        size = record.size if record is not None else None
+        if size is None or size <= MAX_MANIFEST_SIZE:
+            try:
+                payload = self._read(digest, size_known=size is not None)
+            except PathNotFoundError:
+                return None
+            except StorageDriverError as exc:
+                raise GarbageCollectionError(
+                    f"cannot read manifest: {exc}", repository=repository, digest=str(digest)
+                ) from exc
+            size = len(payload)
+        if size > MAX_MANIFEST_SIZE:
             raise GarbageCollectionError(
                 f"manifest is over the {MAX_MANIFEST_SIZE}-byte limit",
                 repository=repository,

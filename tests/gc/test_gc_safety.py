@@ -72,6 +72,20 @@ def test_skipping_an_unreadable_repository_keeps_everything_it_links(
     assert any("skipped on request" in note for note in report.notes)
 
 
+def test_a_revision_pointing_at_a_huge_blob_stops_the_run(
+    registry: Registry, images: Images
+) -> None:
+    images.image("good", tag="v1")
+    orphan = plant_orphan(registry, "good")
+    huge = plant_corrupt_manifest(registry, "huge", b"x" * (4 * 1024 * 1024 + 1))
+    before = stored(registry)
+    with pytest.raises(GarbageCollectionError, match="over the 4194304-byte limit") as caught:
+        collect_garbage(registry, grace_period=0)
+    assert caught.value.digest == str(huge)
+    assert stored(registry) == before
+    assert orphan in before
+
+
 @pytest.mark.parametrize(
     ("verb", "fail_on"), [("get_content", 1), ("reader", 2), ("stat", 2), ("walk", 2)]
 )
