@@ -17,7 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from distribution_storage.driver.contract import Capability, FileInfo, StorageDriver, WalkPrune
+from distribution_storage.driver.contract import (
+    Capability,
+    FileInfo,
+    StorageDriver,
+    WalkPrune,
+    read_workers,
+)
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.driver.paths import components
 from distribution_storage.layout import (
@@ -117,11 +123,13 @@ def walk_parallel(
     """Every entry below ``root`` (a missing root has none), in no particular order.
 
     The directories ``split_depth`` levels below ``root`` are walked concurrently on
-    ``workers`` threads -- the 256 ``blobs/sha256/<xx>`` prefixes, say -- so a store is
-    listed by many requests at once on object stores and by both cores on a filesystem.
+    ``workers`` threads (bounded by the driver's ``read_concurrency``) -- the 256
+    ``blobs/sha256/<xx>`` prefixes, say -- so a store is listed by many requests at once on
+    object stores.
     """
     base = len(components(root))
     subtrees: list[str] = []
+    workers = read_workers(driver, workers)
 
     def split(info: FileInfo) -> bool:
         if prune is not None and prune(info):

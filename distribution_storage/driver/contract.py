@@ -33,6 +33,7 @@ __all__ = [
     "StorageDriver",
     "WalkPrune",
     "collect_subtrees",
+    "read_workers",
 ]
 
 COPY_BUFFER_SIZE = 8 * 1024 * 1024
@@ -171,6 +172,11 @@ class StorageDriver(ABC):
 
     name: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    read_concurrency: ClassVar[int | None] = None
+    """How many reads (listings, stats, reads) at once pay off. None for a remote service,
+    where more requests in flight hide latency and the caller's ``workers`` decide; a
+    driver whose calls run in this process, bound by its interpreter lock, says how many
+    threads still help (tools use :func:`read_workers`)."""
 
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, Any]) -> Self:
@@ -310,3 +316,10 @@ class StorageDriver(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def read_workers(driver: StorageDriver, workers: int) -> int:
+    """The threads worth running reads of ``driver`` on: ``workers``, bounded by the
+    driver's ``read_concurrency``; at least one."""
+    limit = driver.read_concurrency
+    return max(1, workers if limit is None else min(workers, limit))

@@ -39,6 +39,11 @@ class DelegatingDriver(StorageDriver):
         return self.inner.capabilities
 
     @property
+    def read_concurrency(self) -> int | None:  # type: ignore[override]
+        """The read concurrency of the driver at the bottom of the stack."""
+        return self.inner.read_concurrency
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         return self.inner.secrets
 

@@ -35,6 +35,8 @@ class InMemoryDriver(StorageDriver):
     """A thread-safe in-memory storage tree; takes no parameters."""
 
     name = "inmemory"
+    read_concurrency = 1
+    """Every call is Python in this process: more threads only contend for its lock."""
 
     def __init__(self) -> None:
         self._root = _Dir()

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from distribution_storage.driver.contract import StorageDriver
+from distribution_storage.driver.contract import StorageDriver, read_workers
 from distribution_storage.driver.middleware.metrics import CountingDriver
 from distribution_storage.driver.wrapper import validated
 from distribution_storage.gc.mark import ManifestCache, RepositoryMark, mark_repository
@@ -124,7 +124,7 @@ def collect_garbage(
             )
 
         results: dict[str, RepositoryMark] = {}
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        with ThreadPoolExecutor(max_workers=read_workers(counting, workers)) as pool:
             for index, mark in enumerate(pool.map(one, names), 1):
                 results[mark.name] = mark
                 progress(ProgressUpdate("marking repositories", index, len(names)))
@@ -240,7 +240,7 @@ def _unmarked_blobs(
             unread.append(digest)
         else:
             records.append(record)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with ThreadPoolExecutor(max_workers=read_workers(driver, workers)) as pool:
         records.extend(r for r in pool.map(partial(blob_record, driver), unread) if r)
     return sorted(records, key=lambda record: record.digest)
 
