@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -28,6 +29,9 @@ _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 _UPLOAD_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 _HEX = re.compile(r"[0-9a-f]+")
 _HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+_ALGORITHMS = {name: name for name in _HEX_LENGTHS}
+"""One string object per algorithm, shared by every digest (a million digests would
+otherwise hold a million copies of ``"sha256"``)."""
 
 
 class LayoutError(StorageDriverError, ValueError):
@@ -99,17 +103,19 @@ class Digest:
             raise DigestInvalidError(value, f"unsupported algorithm {algorithm!r}")
         if len(hex_part) != expected or not _HEX.fullmatch(hex_part):
             raise DigestInvalidError(value, f"expected {expected} lowercase hex digits")
-        return cls(algorithm, hex_part)
+        # Interned: the many records naming one blob (its links, the manifests referencing
+        # it) then share one copy of its hex digits.
+        return cls(_ALGORITHMS[algorithm], sys.intern(hex_part))
 
     @classmethod
     def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
         """The digest of ``data``."""
-        return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
+        return cls(_ALGORITHMS.get(algorithm, algorithm), hashlib.new(algorithm, data).hexdigest())
 
     @classmethod
     def from_hash(cls, hasher: hashlib._Hash) -> Digest:
         """The digest a running ``hashlib`` object has computed so far."""
-        return cls(hasher.name, hasher.hexdigest())
+        return cls(_ALGORITHMS.get(hasher.name, hasher.name), hasher.hexdigest())
 
     def hasher(self) -> hashlib._Hash:
         """A fresh ``hashlib`` object of this digest's algorithm."""
