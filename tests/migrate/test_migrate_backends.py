@@ -22,7 +22,7 @@ Factory = Callable[[str], StorageDriver]
 SERVICES = ("s3", "gcs", "azure", "swift", "oss")
 
 
-@pytest.mark.parametrize("name", ["s3", "gcs", "azure", "swift", "oss"])
+@pytest.mark.parametrize("name", SERVICES)
 def test_one_service_across_buckets(open_service: Factory, name: str) -> None:
     source, target = open_service(name), open_service(name)
     fill(source)
