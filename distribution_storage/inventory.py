@@ -12,7 +12,7 @@ to the tool that needs it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -179,7 +179,7 @@ def scan_blob_digests(
     *,
     progress: Progress = no_progress,
     workers: int = DEFAULT_WORKERS,
-) -> dict[Digest, BlobRecord | None]:
+) -> Mapping[Digest, BlobRecord | None]:
     """Every blob of the store, for a caller that needs the size and time of only a few.
 
     On a driver whose walk is served by flat listings (``FLAT_WALK``), the listing carries
@@ -189,7 +189,7 @@ def scan_blob_digests(
     :func:`blob_record` reads it for the blobs that need it.
     """
     if Capability.FLAT_WALK in driver.capabilities:
-        return dict(scan_blobs(driver, progress=progress, workers=workers))
+        return scan_blobs(driver, progress=progress, workers=workers)
     blobs: dict[Digest, BlobRecord | None] = {}
     base = len(BLOBS_ROOT) + 1
 

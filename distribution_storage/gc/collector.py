@@ -26,7 +26,7 @@ for a guarantee, as distribution requires.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -225,7 +225,7 @@ def _plan_deletions(
 
 def _unmarked_blobs(
     driver: StorageDriver,
-    blobs: dict[Digest, BlobRecord | None],
+    blobs: Mapping[Digest, BlobRecord | None],
     marked: set[Digest],
     workers: int,
 ) -> list[BlobRecord]:
