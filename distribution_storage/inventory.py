@@ -223,6 +223,7 @@ def scan_repositories(
     driver: StorageDriver,
     *,
     include_uploads: bool = False,
+    layer_directories: bool = False,
     progress: Progress = no_progress,
     strays: list[str] | None = None,
     workers: int = DEFAULT_WORKERS,
@@ -231,14 +232,25 @@ def scan_repositories(
 
     A directory that holds only layer links (a first push still under way) is listed too,
     with ``has_manifests`` False: the catalog does not show it, but GC must see its links.
-    Link directories are always listed: distribution deletes a link by its file and leaves
-    the directory, so an empty ``<alg>/<hex>`` directory links nothing.
+    Link directories are listed: distribution deletes a link by its file and leaves the
+    directory, so an empty ``<alg>/<hex>`` directory links nothing.
+
+    ``layer_directories`` is GC's cheaper view, for a caller to whom an extra layer link
+    costs nothing: on a driver that lists directory by directory (no ``FLAT_WALK``), each
+    ``_layers/<alg>/<hex>`` directory is taken for its link, with the directory's time, and
+    is not listed -- one listing per repository instead of one per layer. An empty one then
+    counts as a link: a directory's time is at least its link's, so a grace period keeps
+    no less, and deleting a link that is not there deletes nothing.
     """
     repositories: dict[str, RepositoryInventory] = {}
     prefix = len(REPOSITORIES_ROOT) + 1
+    by_directory = layer_directories and Capability.FLAT_WALK not in driver.capabilities
 
     def prune(info: FileInfo) -> bool:
-        return not include_uploads and info.path.rsplit("/", 1)[-1] == "_uploads"
+        path = info.path
+        if by_directory and (at := path.find("/_layers/", prefix)) > 0:
+            return path.count("/", at) == 3
+        return not include_uploads and path.endswith("/_uploads")
 
     entries = walk_parallel(driver, REPOSITORIES_ROOT, split_depth=2, workers=workers, prune=prune)
     for info in entries:
@@ -259,6 +271,8 @@ def scan_repositories(
             repository.uploads.add(rest[1])
             continue
         if info.is_dir:
+            if by_directory and len(rest) == 3 and rest[0] == "_layers":
+                _record(repository, [*rest, "link"], info.mod_time)
             continue
         if not _record(repository, rest, info.mod_time):
             repository.strays.append(info.path)

@@ -312,7 +312,11 @@ class FilesystemDriver(StorageDriver):
         return missing
 
     def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
-        """Unlink each file, and its directory when that is left empty."""
+        """Unlink each file, and its directory when that is left empty.
+
+        The directory of a missing file goes too if it is empty: distribution deletes a
+        link by its file and leaves the directory, which links nothing.
+        """
         checked: dict[str, bool] = {}
         missing = []
         for path in paths:
@@ -321,10 +325,12 @@ class FilesystemDriver(StorageDriver):
                 os.unlink(full)
             except FileNotFoundError:
                 missing.append(path)
+            except NotADirectoryError:
+                missing.append(path)
                 continue
             parent = os.path.dirname(full)
             if parent != self.root:
-                with contextlib.suppress(OSError):  # not empty: other files live there
+                with contextlib.suppress(OSError):  # not empty (other files live there) or gone
                     os.rmdir(parent)
         return missing
 

@@ -7,16 +7,18 @@ an earlier one closed.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
 
 from distribution_storage.driver.contract import FileInfo, FileWriter, StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
-from distribution_storage.driver.paths import components, join
+from distribution_storage.driver.paths import ROOT, components, join, parent_of
 
 
 @dataclass
@@ -133,6 +135,31 @@ class InMemoryDriver(StorageDriver):
         with self._lock:
             self._find(path)
             self._parent_dir(path, create=False).children.pop(components(path)[-1])
+
+    def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
+        """Delete each file, and its directory when that is left empty (as the filesystem
+        driver does, even when the file was already gone)."""
+        missing = []
+        with self._lock:
+            for path in paths:
+                name = components(path)[-1]
+                try:
+                    parent = self._parent_dir(path, create=False)
+                except StorageDriverError:  # missing, or a parent is a file
+                    missing.append(path)
+                    continue
+                node = parent.children.get(name)
+                if isinstance(node, _Dir):
+                    raise StorageDriverError(f"cannot delete {path} as a file: a directory")
+                if node is None:
+                    missing.append(path)
+                else:
+                    del parent.children[name]
+                directory = parent_of(path)
+                if directory != ROOT and not parent.children:
+                    grandparent = self._parent_dir(directory, create=False)
+                    grandparent.children.pop(components(directory)[-1], None)
+        return missing
 
     def __repr__(self) -> str:
         return "InMemoryDriver()"

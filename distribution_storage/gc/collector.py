@@ -104,7 +104,9 @@ def collect_garbage(
 
     require_registry_store(counting)
     blobs = scan_blob_digests(counting, progress=progress, workers=workers)
-    repositories = scan_repositories(counting, progress=progress, workers=workers)
+    repositories = scan_repositories(
+        counting, layer_directories=True, progress=progress, workers=workers
+    )
     cache = ManifestCache(counting, blobs)
     lap("inventory")
 
@@ -182,7 +184,7 @@ def _recheck(
     workers: int,
 ) -> list[str]:
     """Walk the repositories again; update and return those whose links changed."""
-    fresh = scan_repositories(driver, progress=progress, workers=workers)
+    fresh = scan_repositories(driver, layer_directories=True, progress=progress, workers=workers)
     changed = []
     for name, repo in fresh.items():
         old = repositories.get(name)

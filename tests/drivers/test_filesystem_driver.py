@@ -155,3 +155,16 @@ def test_writing_under_a_file_is_an_error_and_changes_nothing(driver: StorageDri
 def test_maxthreads_has_distributions_minimum() -> None:
     with pytest.raises(ConfigurationError, match="at least 25"):
         open_driver("filesystem", rootdirectory="/tmp/x", maxthreads="10")
+
+
+def test_delete_files_removes_the_empty_directory_of_a_missing_file(
+    driver: StorageDriver, root: Path
+) -> None:
+    # distribution deletes a link by its file and leaves the directory behind.
+    (root / "links" / "empty").mkdir(parents=True)
+    driver.put_content("/links/full/link", b"x")
+    driver.put_content("/links/full/other", b"y")
+    missing = driver.delete_files(["/links/empty/link", "/links/full/link", "/links/none/link"])
+    assert missing == ["/links/empty/link", "/links/none/link"]
+    assert not (root / "links" / "empty").exists()
+    assert sorted(os.listdir(root / "links" / "full")) == ["other"]

@@ -6,8 +6,9 @@ from typing import Any
 
 from gc_support import Image, Images
 
+from distribution_storage import open_driver
 from distribution_storage.gc import GCReport, collect_garbage
-from distribution_storage.layout import Digest, layer_link_path
+from distribution_storage.layout import Digest, blob_data_path, layer_link_path
 from distribution_storage.registry import Registry
 
 
@@ -288,3 +289,43 @@ def test_report_json_and_summary(registry: Registry, images: Images) -> None:
     assert {d["reason"] for d in body["deletions"]} >= {"untagged", "unreferenced"}
     assert report.summary() == "4 blobs marked, 4 blobs and 1 manifests eligible for deletion"
     assert GCReport.from_json(report.dumps()).deletions == report.deletions
+
+
+def _push_blob(registry: Registry, name: str, data: bytes) -> Digest:
+    upload = registry.repository(name).uploads.create()
+    upload.write(data)
+    return upload.commit(Digest.of(data)).digest
+
+
+def test_an_emptied_layer_link_directory_keeps_nothing_and_goes(
+    registry: Registry, images: Images, driver: Any
+) -> None:
+    keep = images.image("app", tag="v1")
+    unlinked = _push_blob(registry, "app", b"a layer whose link distribution deleted")
+    driver.delete(layer_link_path("app", unlinked))  # the filesystem keeps the directory
+    link_directory = layer_link_path("app", unlinked).rsplit("/", 1)[0]
+    gc(registry)
+    assert unlinked not in stored(registry)
+    assert whole(registry, keep)
+    assert not driver_has(driver, link_directory)
+
+
+def test_a_young_layer_link_directory_keeps_its_blob(tmp_path: Any) -> None:
+    # GC takes a layer's directory for its link without listing it; the directory's time
+    # is at least its link's, so the grace period keeps no less than it would by the link.
+    import os
+    import time
+
+    root = tmp_path / "store"
+    registry = Registry(open_driver("filesystem", rootdirectory=str(root)))
+    blob = _push_blob(registry, "app", b"pushed a while ago, relinked just now")
+    old = time.time() - 7200
+    local = str(root) + layer_link_path("app", blob)
+    for path in (str(root) + blob_data_path(blob), local):
+        os.utime(path, (old, old))
+    report = gc(registry, grace_period=3600)
+    assert blob in stored(registry), "the directory is young: kept"
+    assert report.kept_by_grace_period == 0  # kept as a young link, not as a young blob
+    os.utime(os.path.dirname(local), (old, old))
+    gc(registry, grace_period=3600)
+    assert blob not in stored(registry)
