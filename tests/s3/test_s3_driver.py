@@ -49,6 +49,9 @@ def test_parameters_accept_strings_and_natives_with_distribution_defaults() -> N
     assert read_settings({"bucket": "b", "regionendpoint": "http://h:1"}).region == "us-east-1"
     rooted = read_settings({"bucket": "b", "region": "r", "rootdirectory": "/a/b/"})
     assert rooted.key_prefix == "a/b/"
+    assert defaults.checksumalgorithm == "crc32"
+    off = read_settings({"bucket": "b", "region": "r", "checksumalgorithm": "NONE"})
+    assert off.checksumalgorithm == "none"
 
 
 @pytest.mark.parametrize(
@@ -64,6 +67,7 @@ def test_parameters_accept_strings_and_natives_with_distribution_defaults() -> N
         ({"bucket": "b", "region": "r", "bukket": "x"}, "bukket"),
         ({"bucket": "b", "region": "r", "accesskey": "AKID"}, "accesskey"),
         ({"bucket": "b", "region": "r", "v4auth": "false"}, "v4auth"),
+        ({"bucket": "b", "region": "r", "checksumalgorithm": "md5"}, "checksumalgorithm"),
     ],
 )
 def test_bad_parameters_name_the_culprit(params: dict[str, Any], key: str) -> None:

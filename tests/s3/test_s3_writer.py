@@ -2,13 +2,16 @@
 
 Each resume opens a *new* driver (a new boto3 client, as another process would), so the
 open upload is found only through ListMultipartUploads and ListParts. Part sizes are read
-back from moto with ListParts. The 10,000-part growth is checked twice: the planner's
+back from moto with ListParts; the CRC32 of each part is read from the requests the driver
+sent (moto neither checks nor keeps it) and from the composite checksum moto builds for an
+upload that declared CRC32. The 10,000-part growth is checked twice: the planner's
 arithmetic with the real constants, and a real upload whose plan is shortened
 (``equal_parts``) so that the growth happens within a few parts of 5 MiB.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import threading
 from collections.abc import Callable
@@ -26,7 +29,7 @@ from distribution_storage.drivers.s3.parameters import (
     MAX_CHUNK_SIZE,
     MIN_CHUNK_SIZE,
 )
-from distribution_storage.drivers.s3.writer import EQUAL_PARTS, MAX_PARTS, part_size
+from distribution_storage.drivers.s3.writer import EQUAL_PARTS, MAX_PARTS, part_crc32, part_size
 
 Factory = Callable[..., S3Driver]
 
@@ -339,3 +342,103 @@ def test_a_writer_holds_at_most_its_parts_in_flight_and_one_buffer(
     assert 0 < peak[0] < bound
     writer.commit()
     assert sha256(driver.get_content("/up/bounded")) == sha256(data)
+
+
+class PartChecksums:
+    """Records the ``x-amz-checksum-crc32`` header of every UploadPart a client sends."""
+
+    def __init__(self, client: Any) -> None:
+        self.sent: dict[int, str | None] = {}
+        client.meta.events.register("before-send.s3.UploadPart", self._record)
+
+    def _record(self, request: Any, **_: Any) -> None:
+        number = int(request.url.split("partNumber=")[1].split("&")[0])
+        value = request.headers.get("x-amz-checksum-crc32")
+        self.sent[number] = value.decode() if isinstance(value, bytes) else value
+
+
+def pending_algorithm(driver: S3Driver, admin: Any, path: str) -> str | None:
+    uploads = admin.list_multipart_uploads(Bucket=driver.settings.bucket).get("Uploads", [])
+    [upload] = [u for u in uploads if u["Key"] == driver.key(path)]
+    algorithm: str | None = upload.get("ChecksumAlgorithm")
+    return algorithm
+
+
+def stored_checksum(driver: S3Driver, admin: Any, path: str) -> str | None:
+    head = admin.head_object(
+        Bucket=driver.settings.bucket, Key=driver.key(path), ChecksumMode="ENABLED"
+    )
+    checksum: str | None = head.get("ChecksumCRC32")
+    return checksum.split("-")[0] if checksum else None
+
+
+def composite_crc32(parts: list[bytes]) -> str:
+    """S3's checksum of an object uploaded in ``parts`` with CRC32: the CRC32 of the parts'
+    CRC32s (AWS adds ``-`` and the number of parts, moto's HEAD does not)."""
+    return part_crc32(b"".join(base64.b64decode(part_crc32(part)) for part in parts))
+
+
+def test_parts_carry_their_crc32_and_the_object_a_composite_checksum(
+    new_driver: Factory, s3_admin: Any
+) -> None:
+    driver = new_driver()
+    sent = PartChecksums(driver.client)
+    data = random_bytes(12 * MiB)
+    writer = driver.writer("/up/crc")
+    writer.write(data)
+    assert pending_algorithm(driver, s3_admin, "/up/crc") == "CRC32"
+    writer.commit()
+    slices = [data[: 5 * MiB], data[5 * MiB : 10 * MiB], data[10 * MiB :]]
+    assert sent.sent == {number: part_crc32(part) for number, part in enumerate(slices, start=1)}
+    assert stored_checksum(driver, s3_admin, "/up/crc") == composite_crc32(slices)
+    assert sha256(driver.get_content("/up/crc")) == sha256(data)
+
+
+def test_a_rebased_upload_declares_no_checksum(new_driver: Factory, s3_admin: Any) -> None:
+    head, tail = random_bytes(7 * MiB), random_bytes(5 * MiB)
+    writer = new_driver().writer("/up/rebased")
+    writer.write(head)
+    writer.close()
+    driver = new_driver()
+    sent = PartChecksums(driver.client)
+    resumed = driver.writer("/up/rebased", append=True)
+    resumed.write(tail)  # the short last part makes it complete and copy (UploadPartCopy)
+    resumed.close()
+    assert pending_algorithm(driver, s3_admin, "/up/rebased") is None
+    assert sent.sent == {2: None}
+    new_driver().writer("/up/rebased", append=True).commit()
+    assert sha256(driver.get_content("/up/rebased")) == sha256(head + tail)
+
+
+def test_a_resumed_upload_goes_on_sending_crc32(new_driver: Factory, s3_admin: Any) -> None:
+    head, tail = random_bytes(10 * MiB), random_bytes(6 * MiB)
+    writer = new_driver().writer("/up/resume-crc")
+    writer.write(head)
+    writer.close()
+    driver = new_driver()
+    sent = PartChecksums(driver.client)
+    resumed = driver.writer("/up/resume-crc", append=True)
+    resumed.write(tail)
+    resumed.commit()
+    assert sent.sent == {3: part_crc32(tail[: 5 * MiB]), 4: part_crc32(tail[5 * MiB :])}
+    assert (
+        stored_checksum(
+            driver,
+            s3_admin,
+            "/up/resume-crc",
+        )
+        is not None
+    )
+    assert sha256(driver.get_content("/up/resume-crc")) == sha256(head + tail)
+
+
+def test_checksumalgorithm_none_sends_no_checksum(
+    s3_params: Callable[..., dict[str, Any]], s3_admin: Any
+) -> None:
+    driver = S3Driver.from_parameters(s3_params(chunksize=str(5 * MiB), checksumalgorithm="none"))
+    sent = PartChecksums(driver.client)
+    writer = driver.writer("/up/plain")
+    writer.write(random_bytes(7 * MiB))
+    writer.close()
+    assert pending_algorithm(driver, s3_admin, "/up/plain") is None
+    assert sent.sent == {1: None, 2: None}

@@ -272,13 +272,17 @@ class S3Driver(StorageDriver):
         if not append:
             return S3Writer(self, path)
         key = self.key(path)
-        upload_id = self.uploads.find(key, path)
-        if upload_id is not None:
+        pending = self.uploads.find(key, path)
+        if pending is not None:
+            upload_id = pending["UploadId"]
             parts = self.uploads.parts(key, upload_id, path)
             if parts or self._head(path, "writer") is None:
                 # owns_object: an object an earlier session's rebase left at the key goes
                 # too if this writer is cancelled.
-                return S3Writer(self, path, upload_id=upload_id, parts=parts, owns_object=True)
+                crc32 = pending.get("ChecksumAlgorithm") == "CRC32"
+                return S3Writer(
+                    self, path, upload_id=upload_id, parts=parts, owns_object=True, crc32=crc32
+                )
             # An empty upload next to an object: a rebase was interrupted; the object holds
             # everything written so far.
             self.uploads.abort(key, upload_id, path, "writer")

@@ -4,10 +4,10 @@
 environment overrides give them) into an immutable :class:`S3Settings`, with distribution's
 names, defaults and ranges: ``chunksize`` and ``multipartcopychunksize`` between 5 MiB and
 5 GiB, ``region`` required unless ``regionendpoint`` names an S3-compatible service, a known
-``storageclass`` and canned ``objectacl``. Three names go beyond distribution:
+``storageclass`` and canned ``objectacl``. Four names go beyond distribution:
 ``sessiontoken`` (temporary credentials), ``redirectendpoint`` (the public host that
-presigned URLs point at) and ``uploadconcurrency`` (parts one writer sends at once).
-Unknown keys are an error.
+presigned URLs point at), ``uploadconcurrency`` (parts one writer sends at once) and
+``checksumalgorithm`` (the checksum a writer sends with each part). Unknown keys are an error.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY = 100
 DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE = 32 * MiB
 DEFAULT_UPLOAD_CONCURRENCY = 2
 MAX_UPLOAD_CONCURRENCY = 32
+CHECKSUM_ALGORITHMS = ("crc32", "none")
+"""Accepted ``checksumalgorithm`` values: ``crc32`` (a writer's multipart uploads declare
+CRC32 and send each part's checksum in a header, as boto3's own transfers do) or ``none``
+(for services that refuse S3's checksum headers)."""
+DEFAULT_CHECKSUM_ALGORITHM = "crc32"
 
 STORAGE_CLASSES = (
     "NONE",
@@ -105,6 +110,7 @@ class S3Settings:
     loglevel: str = "off"
     redirectendpoint: str | None = None
     uploadconcurrency: int = DEFAULT_UPLOAD_CONCURRENCY
+    checksumalgorithm: str = DEFAULT_CHECKSUM_ALGORITHM
     max_attempts: int = 5
 
     @property
@@ -181,6 +187,9 @@ def read_settings(parameters: Mapping[str, Any], *, driver: str = "s3") -> S3Set
             DEFAULT_UPLOAD_CONCURRENCY,
             minimum=1,
             maximum=MAX_UPLOAD_CONCURRENCY,
+        ),
+        checksumalgorithm=reader.choice(
+            "checksumalgorithm", DEFAULT_CHECKSUM_ALGORITHM, CHECKSUM_ALGORITHMS
         ),
     )
     reader.finish()

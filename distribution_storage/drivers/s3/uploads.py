@@ -28,11 +28,21 @@ MAX_COPY_THREADS = 32
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One uploaded part of a multipart upload."""
+    """One uploaded part of a multipart upload; ``crc32`` is its base64 CRC32 checksum when
+    the upload declared one (CompleteMultipartUpload must repeat it)."""
 
     number: int
     etag: str
     size: int
+    crc32: str | None = None
+
+
+def _completed(part: Part) -> dict[str, Any]:
+    """A part as CompleteMultipartUpload lists it."""
+    entry: dict[str, Any] = {"PartNumber": part.number, "ETag": part.etag}
+    if part.crc32 is not None:
+        entry["ChecksumCRC32"] = part.crc32
+    return entry
 
 
 class MultipartUploads:
@@ -56,13 +66,14 @@ class MultipartUploads:
             request["KeyMarker"] = page.get("NextKeyMarker", "")
             request["UploadIdMarker"] = page.get("NextUploadIdMarker", "")
 
-    def find(self, key: str, path: str) -> str | None:
-        """The id of the newest pending upload for exactly ``key``, if any."""
-        found: tuple[datetime, int, str] | None = None
+    def find(self, key: str, path: str) -> dict[str, Any] | None:
+        """The newest pending upload for exactly ``key`` as ListMultipartUploads describes
+        it (``UploadId``, ``ChecksumAlgorithm``...), if any."""
+        found: tuple[datetime, int, dict[str, Any]] | None = None
         for index, upload in enumerate(self.pending(key, path)):
             if upload["Key"] != key:
                 continue
-            candidate = (upload.get("Initiated", EPOCH), index, upload["UploadId"])
+            candidate = (upload.get("Initiated", EPOCH), index, upload)
             if found is None or candidate[:2] >= found[:2]:
                 found = candidate
         return found[2] if found else None
@@ -80,7 +91,7 @@ class MultipartUploads:
     def parts(self, key: str, upload_id: str, path: str) -> list[Part]:
         """The parts of upload ``upload_id``, by part number (ListParts)."""
         parts = [
-            Part(int(p["PartNumber"]), p["ETag"], int(p["Size"]))
+            Part(int(p["PartNumber"]), p["ETag"], int(p["Size"]), p.get("ChecksumCRC32"))
             for p in self._part_pages(key, upload_id, path)
         ]
         return sorted(parts, key=lambda part: part.number)
@@ -108,9 +119,7 @@ class MultipartUploads:
                 Bucket=self.bucket,
                 Key=key,
                 UploadId=upload_id,
-                MultipartUpload={
-                    "Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]
-                },
+                MultipartUpload={"Parts": [_completed(part) for part in parts]},
             )
 
     def abort(
@@ -186,7 +195,8 @@ class MultipartUploads:
                     CopySource=source,
                     CopySourceRange=f"bytes={first}-{last}",
                 )
-            return Part(number, response["CopyPartResult"]["ETag"], last - first + 1)
+            result = response["CopyPartResult"]
+            return Part(number, result["ETag"], last - first + 1, result.get("ChecksumCRC32"))
 
         limit = self.settings.multipartcopymaxconcurrency
         workers = max(1, min(limit, len(ranges), MAX_COPY_THREADS))
