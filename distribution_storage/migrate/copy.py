@@ -53,6 +53,11 @@ class CopiesFrom(Protocol):
         when it cannot (another service or account), so the caller streams instead."""
 
 
+def stages(target: StorageDriver) -> bool:
+    """Whether blobs are staged on ``target`` (its writers write in place)."""
+    return target.name not in PUBLISH_ON_COMMIT
+
+
 def bottom(driver: StorageDriver) -> StorageDriver:
     """The driver below every wrapper and middleware."""
     return driver.unwrap() if isinstance(driver, DelegatingDriver) else driver
@@ -84,7 +89,7 @@ class BlobCopier:
         self.target = target
         self.stop = stop
         self.on_bytes = on_bytes
-        self.staged = target.name not in PUBLISH_ON_COMMIT
+        self.staged = stages(target)
         self.server_side = server_side_copier(source, target) if server_side else None
         self.server_side_copies = 0
         self._lock = threading.Lock()
@@ -167,7 +172,10 @@ def _cancel_quietly(writer: object) -> None:
 
 
 def remove_staging(target: StorageDriver) -> None:
-    """Delete the staging area of earlier (interrupted) runs, if any."""
+    """Delete the staging area of earlier (interrupted) runs, if any; nothing to do (and no
+    request) on a target where blobs are never staged."""
+    if not stages(target):
+        return
     try:
         target.delete(STAGING_ROOT)
     except PathNotFoundError:

@@ -1,6 +1,7 @@
 """Migrations within one object-store service and its failures: a store copied between two
 buckets of the same service (server-side), an unreachable source bucket, the same bucket
-given twice. Migrations between different backends are in ``test_migrate_pairs``."""
+given twice; and a target that never stages blobs is not swept for a staging area.
+Migrations between different backends are in ``test_migrate_pairs``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from distribution_storage.driver import StorageDriver
 from distribution_storage.driver.errors import StorageDriverError
 from distribution_storage.layout import ROOT
 from distribution_storage.migrate import MigrationError, SameStoreError, migrate
-from distribution_storage.migrate.copy import bottom
+from distribution_storage.migrate.copy import PUBLISH_ON_COMMIT, STAGING_ROOT, bottom
 from distribution_storage.migrate.identity import store_identity
 
 Factory = Callable[[str], StorageDriver]
@@ -33,6 +34,19 @@ def test_one_service_across_buckets(open_service: Factory, name: str) -> None:
     }
     # One endpoint, one account: every blob was copied inside the service, none streamed.
     assert report.server_side_copies == report.copied_by_kind["blob"] > 0
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISH_ON_COMMIT & set(SERVICES)))
+def test_a_target_that_publishes_on_commit_is_not_swept_for_staging(
+    open_service: Factory, fs_store: Factory, name: str
+) -> None:
+    source, target = fs_store("a"), open_service(name)
+    fill(source)
+    report = migrate(source, target, workers=4)
+    assert report.failed == 0 and report.copied > 0
+    # Blobs went straight to their final paths, so there is no staging area to list.
+    assert "delete" not in report.operations["target"]
+    assert tree(target, STAGING_ROOT) == {}
 
 
 def test_an_unreachable_source_bucket_is_an_error_not_an_empty_store(

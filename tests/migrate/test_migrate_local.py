@@ -139,8 +139,9 @@ def test_workers_must_be_positive(fs_store: Factory) -> None:
 def test_no_staging_left_behind(fs_store: Factory) -> None:
     source, target = fs_store("a"), fs_store("b")
     fill(source, big=2**20)
-    migrate(source, target)
+    report = migrate(source, target)
     assert tree(target, STAGING_ROOT) == {}
+    assert report.operations["target"]["delete"] == 1  # the staging area, swept once
 
 
 def test_progress_reports_blobs_and_bytes_and_registries_are_accepted(fs_store: Factory) -> None:
