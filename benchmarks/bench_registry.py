@@ -29,9 +29,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "interop"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from interop_support import EXAMPLE_SERVER, free_port, running, write_config
+from support.interop import EXAMPLE_SERVER, free_port, running, write_config
 
 UNITS = {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "b": 1}
 

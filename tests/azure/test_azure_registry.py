@@ -7,13 +7,11 @@ with hierarchical listings, and manifests are block blobs written over by ``put_
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from support import manifests as support
 
 from distribution_storage import open_driver
 from distribution_storage.layout import Digest
@@ -21,18 +19,6 @@ from distribution_storage.registry import Registry
 from distribution_storage.registry.errors import BlobUploadUnknownError
 
 KiB = 1024
-
-
-def _registry_support() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "registry" / "registry_support.py"
-    spec = importlib.util.spec_from_file_location("registry_support_for_azure", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-support = _registry_support()
 
 
 def test_upload_resumed_by_another_instance(azure_params: Any) -> None:

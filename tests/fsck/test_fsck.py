@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.images import Image, Images
 
 from distribution_storage import UnsupportedMethodError, open_driver
 from distribution_storage.driver import StorageDriver
@@ -22,9 +23,6 @@ from distribution_storage.layout import (
     tag_current_link_path,
 )
 from distribution_storage.registry import NameUnknownError, Registry
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gc"))
-from gc_support import Image, Images
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gc_support import Images
+from support.images import Images
 
 from distribution_storage import open_driver
 from distribution_storage.driver import StorageDriver

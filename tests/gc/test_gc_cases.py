@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gc_support import Image, Images
+from support.images import Image, Images
 
 from distribution_storage import open_driver
 from distribution_storage.gc import GCReport, collect_garbage

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gc_support import Images
+from support.images import Images
 
 from distribution_storage import open_driver
 from distribution_storage.layout import Digest

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from http_history import HistoryClient, play_history
+from support.http_history import HistoryClient, play_history
+from support.interop import free_port, require_binary, running, write_config
 
 from distribution_storage import open_driver
 from distribution_storage.gc import collect_garbage
 from distribution_storage.registry import Registry
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "interop"))
-from interop_support import free_port, require_binary, running, write_config
 
 
 def blob_files(root: Path) -> set[str]:

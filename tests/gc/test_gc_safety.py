@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gc_support import Image, Images
+from support.images import Image, Images
 
 from distribution_storage import open_driver
 from distribution_storage.driver import StorageDriver

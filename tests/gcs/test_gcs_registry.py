@@ -7,14 +7,12 @@ catalog walks with ``prune`` directory by directory, and upload purging cancels 
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import requests
 from gcs_emulator import GCSEmulator
+from support import manifests as support
 
 from distribution_storage import open_driver
 from distribution_storage.drivers.gcs import SESSIONS
@@ -22,18 +20,6 @@ from distribution_storage.layout import Digest
 from distribution_storage.registry import Registry
 
 KiB = 1024
-
-
-def _registry_support() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "registry" / "registry_support.py"
-    spec = importlib.util.spec_from_file_location("registry_support_for_gcs", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-support = _registry_support()
 
 
 def _sessions(emulator: GCSEmulator, bucket: str, root: str) -> list[str]:

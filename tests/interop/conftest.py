@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from interop_support import (
+from support.interop import (
     EXAMPLE_SERVER,
     ServerFactory,
     free_port,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from interop_support import ServerFactory, curl, pull, push
 from oci_images import Layout, image, multi_arch, read_layout
+from support.interop import ServerFactory, curl, pull, push
 
 from distribution_storage import open_driver
 from distribution_storage.layout import Digest, layer_link_path, tag_current_link_path

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from interop_support import EXAMPLE_SERVER, curl, free_port, running, write_config
+from support.interop import EXAMPLE_SERVER, curl, free_port, running, write_config
 
 
 def _digest(data: bytes) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from interop_support import ServerFactory, pull, push
 from oci_images import Layout, image, multi_arch, read_layout
+from support.interop import ServerFactory, pull, push
 
 from distribution_storage import open_driver
 from distribution_storage.layout import Digest

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
+
+from support.manifests import image_manifest, push_blob
 
 from distribution_storage.demo import populate
 from distribution_storage.driver import StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.layout import ROOT, Digest
 from distribution_storage.registry import Registry
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "registry"))
-from registry_support import image_manifest, push_blob
 
 
 def fill(driver: StorageDriver, *, repositories: int = 3, big: int = 0) -> list[Digest]:

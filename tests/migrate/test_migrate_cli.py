@@ -13,15 +13,13 @@ import time
 from pathlib import Path
 
 from migrate_support import check_consistent, fill, tree, without_uploads
+from support.manifests import push_blob
 
 from distribution_storage import open_driver
 from distribution_storage.driver import StorageDriver
 from distribution_storage.inventory import scan_blobs
 from distribution_storage.layout import blob_data_path
 from distribution_storage.registry import Registry
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "registry"))
-from registry_support import push_blob
 
 COMMAND = [sys.executable, "-m", "distribution_storage.cli"]
 

@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from migrate_support import check_consistent, tree
+from support.http_history import HistoryClient, play_history
+from support.interop import free_port, require_binary, running, write_config
 
 from distribution_storage import open_driver
 from distribution_storage.migrate import migrate
 from distribution_storage.registry import Registry
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "interop"))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gc"))
-from http_history import HistoryClient, play_history
-from interop_support import free_port, require_binary, running, write_config
 
 ACCEPT = ", ".join(
     [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from registry_support import push_blob
+from support.manifests import push_blob
 
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.layout import Digest, blob_data_path, layer_link_path

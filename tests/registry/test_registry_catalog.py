@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from registry_support import image_manifest, push_blob
+from support.manifests import image_manifest, push_blob
 
 from distribution_storage import open_driver
 from distribution_storage.driver.contract import StorageDriver

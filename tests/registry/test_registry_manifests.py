@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from registry_support import descriptor, image_manifest, index_manifest, push_blob
+from support.manifests import descriptor, image_manifest, index_manifest, push_blob
 
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.layout import (

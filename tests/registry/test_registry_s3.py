@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
-from registry_support import image_manifest, index_manifest, push_blob
+from support.manifests import image_manifest, index_manifest, push_blob
 
 from distribution_storage import open_driver
 from distribution_storage.layout import Digest

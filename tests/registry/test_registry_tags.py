@@ -7,7 +7,7 @@ import threading
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from registry_support import image_manifest
+from support.manifests import image_manifest
 
 from distribution_storage import open_driver
 from distribution_storage.layout import Digest

@@ -15,14 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
+from support.images import Images
 
 from distribution_storage import open_driver
 from distribution_storage.fsck import fsck
 from distribution_storage.gc import collect_garbage
 from distribution_storage.registry import Registry
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gc"))
-from gc_support import Images
 
 WORKER = Path(__file__).resolve().parent / "crash_worker.py"
 

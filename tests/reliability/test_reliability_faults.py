@@ -7,10 +7,10 @@ was whole before (or whose push completed) is still whole.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
+from support.images import Image, Images
 
 from distribution_storage import StorageDriverError, open_driver
 from distribution_storage.driver.middleware.faults import FaultInjectingDriver
@@ -18,9 +18,6 @@ from distribution_storage.fsck import fsck
 from distribution_storage.gc import collect_garbage
 from distribution_storage.layout import Digest
 from distribution_storage.registry import Registry
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gc"))
-from gc_support import Image, Images
 
 
 def whole(registry: Registry, image: Image) -> bool:

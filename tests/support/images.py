@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from distribution_storage.layout import Digest
 from distribution_storage.registry import Registry, Repository
 from distribution_storage.registry.mediatypes import OCI_INDEX, OCI_MANIFEST
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "registry"))
-from registry_support import descriptor, image_manifest, index_manifest, push_blob
+from support.manifests import descriptor, image_manifest, index_manifest, push_blob
 
 
 @dataclass(frozen=True)
