@@ -216,18 +216,19 @@ def test_resume_pages_through_more_than_1000_parts(new_driver: Factory, s3_admin
 
 
 class PartGate:
-    """Holds every UploadPart a driver's client sends until :meth:`release`.
+    """Holds every UploadPart (or ``operation``) a driver's client sends until
+    :meth:`release`.
 
     A handler on botocore's ``before-call`` event waits there, so a test decides how long
     parts stay in flight; the requests themselves then go to the server unchanged.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, operation: str = "UploadPart") -> None:
         self.started = 0
         self._entered = threading.Semaphore(0)
         self._open = threading.Event()
         self._lock = threading.Lock()
-        client.meta.events.register("before-call.s3.UploadPart", self._hold)
+        client.meta.events.register(f"before-call.s3.{operation}", self._hold)
 
     def _hold(self, **_: Any) -> None:
         with self._lock:
@@ -442,3 +443,55 @@ def test_checksumalgorithm_none_sends_no_checksum(
     writer.close()
     assert pending_algorithm(driver, s3_admin, "/up/plain") is None
     assert sent.sent == {1: None, 2: None}
+
+
+def test_parts_go_while_the_check_for_earlier_uploads_is_pending(
+    new_driver: Factory, s3_admin: Any
+) -> None:
+    driver = new_driver()
+    bucket, key = driver.settings.bucket, driver.key("/up/stale")
+    stale = s3_admin.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    listing = PartGate(driver.client, "ListMultipartUploads")
+    parts = PartChecksums(driver.client)
+    writer = driver.writer("/up/stale")
+    data = random_bytes(11 * MiB)
+    thread, errors = in_thread(lambda: writer.write(data))
+    listing.wait_started(1)
+    thread.join(timeout=30)
+    # The check for uploads left at the key is held, and the writer went on regardless.
+    assert not thread.is_alive() and errors == []
+    newer = s3_admin.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    committing, errors = in_thread(writer.commit)
+    committing.join(timeout=0.5)
+    assert committing.is_alive(), "commit did not wait for the check"
+    listing.release()
+    committing.join(timeout=30)
+    assert errors == []
+    assert set(parts.sent) == {1, 2, 3}
+    assert sha256(driver.get_content("/up/stale")) == sha256(data)
+    # The upload started before the writer's is gone; the one started after it is not.
+    left = {u["UploadId"] for u in s3_admin.list_multipart_uploads(Bucket=bucket)["Uploads"]}
+    assert stale not in left and newer in left
+
+
+def test_a_failed_check_for_earlier_uploads_fails_the_writer_like_a_lost_part(
+    moto_server: str, s3_params: Callable[..., dict[str, Any]], s3_admin: Any
+) -> None:
+    proxy = FlakyProxy(moto_server)
+    try:
+        params = s3_params(regionendpoint=proxy.endpoint, chunksize=str(5 * MiB))
+        driver = S3Driver(dataclasses.replace(read_settings(params), max_attempts=1))
+        listing = PartGate(driver.client, "ListMultipartUploads")
+        writer = driver.writer("/up/unchecked")
+        writer.write(random_bytes(6 * MiB))
+        listing.wait_started(1)
+        proxy.failures = 1  # the listing is answered with an error
+        listing.release()
+        with pytest.raises(StorageDriverError, match="list uploads /up/unchecked: S3 error"):
+            writer.commit()
+        writer.cancel()
+        bucket = params["bucket"]
+        assert s3_admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+        assert s3_admin.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+    finally:
+        proxy.stop()

@@ -139,11 +139,22 @@ class MultipartUploads:
                 if not (missing_ok and error_code(exc) == "NoSuchUpload"):
                     raise
 
-    def abort_for_key(self, key: str, path: str) -> None:
-        """Abort every pending upload for exactly ``key``."""
+    def abort_older(self, key: str, upload_id: str, path: str) -> None:
+        """Abort the pending uploads for exactly ``key`` started before ``upload_id``.
+
+        S3 lists the uploads of one key in the order they were started, so those listed
+        before ``upload_id`` are older and those after it newer (left alone); if
+        ``upload_id`` is not listed, every other upload for the key goes.
+        """
+        older = []
         for upload in list(self.pending(key, path)):
-            if upload["Key"] == key:
-                self.abort(key, upload["UploadId"], path)
+            if upload["Key"] != key:
+                continue
+            if upload["UploadId"] == upload_id:
+                break
+            older.append(upload["UploadId"])
+        for stale in older:
+            self.abort(key, stale, path, missing_ok=True)
 
     def abort_idle(self, prefix: str, exact: str | None, older_than: datetime, path: str) -> int:
         """Abort uploads for ``exact`` or under ``prefix`` idle since before ``older_than``."""

@@ -72,7 +72,9 @@ class BackgroundParts:
 
     Finished parts are appended to ``done`` in part-number order. The first failure is kept
     and raised again by every later :meth:`check` and :meth:`drain`: once a part is lost,
-    the writer must neither send parts after the gap nor complete the upload.
+    the writer must neither send parts after the gap nor complete the upload. A request
+    that is no part (the writer's check for uploads an earlier writer left) can run beside
+    them (:meth:`run_aside`), on one more thread, with the same rules for its failure.
     """
 
     def __init__(self, done: list[Part], limit: int) -> None:
@@ -80,6 +82,7 @@ class BackgroundParts:
         self.limit = limit
         self.failure: Exception | None = None
         self._in_flight: deque[tuple[int, Future[Part]]] = deque()
+        self._aside: list[Future[None]] = []
         self._pool: ThreadPoolExecutor | None = None
 
     def __len__(self) -> int:
@@ -96,9 +99,18 @@ class BackgroundParts:
         The caller waits for room first (:meth:`make_room`), before it takes the part's
         bytes from its buffer, so that at most ``limit`` parts are held at once.
         """
+        self._in_flight.append((size, self._executor().submit(send)))
+
+    def run_aside(self, task: Callable[[], None]) -> None:
+        """Run ``task`` (a request that is not a part) in the background; a failure counts
+        as a lost part's, and :meth:`drain` and :meth:`settle` wait for it too."""
+        self._aside.append(self._executor().submit(task))
+
+    def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.limit, thread_name_prefix="s3-part")
-        self._in_flight.append((size, self._pool.submit(send)))
+            # one thread beyond the parts' for a task aside, so that it holds up no part
+            self._pool = ThreadPoolExecutor(self.limit + 1, thread_name_prefix="s3-part")
+        return self._pool
 
     def make_room(self) -> None:
         """Wait until fewer than ``limit`` parts are under way; raise a failure."""
@@ -112,6 +124,7 @@ class BackgroundParts:
             self.settle()
         while self._in_flight and self._in_flight[0][1].done():
             self._settle_oldest()
+        self._settle_aside(only_done=True)
         if self.failure is not None:
             raise self.failure
 
@@ -123,12 +136,21 @@ class BackgroundParts:
 
     def settle(self) -> None:
         """Wait for every part under way and stop the pool, keeping a failure for later."""
-        wait([future for _, future in self._in_flight])
+        waiting: list[Future[Any]] = [future for _, future in self._in_flight]
+        wait(waiting + self._aside)
         while self._in_flight:
             self._settle_oldest()
+        self._settle_aside(only_done=False)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+
+    def _settle_aside(self, *, only_done: bool) -> None:
+        for future in [f for f in self._aside if f.done() or not only_done]:
+            self._aside.remove(future)
+            error = future.exception()
+            if error is not None and isinstance(error, Exception):
+                self.failure = self.failure or error
 
     def _settle_oldest(self) -> None:
         _, future = self._in_flight.popleft()
@@ -299,14 +321,17 @@ class S3Writer(FileWriter):
     ) -> None:
         """Start the multipart upload; ``checksum``: declare CRC32 if the settings say so
         (not for a rebase, whose first parts are server-side copies)."""
-        if fresh:
-            # A new stream replaces whatever an earlier writer left pending at this key.
-            self._driver.uploads.abort_for_key(self._key, self.path)
         options = self._driver.object_options()
         self._crc32 = checksum and self._driver.settings.checksumalgorithm == "crc32"
         if self._crc32:
             options["ChecksumAlgorithm"] = "CRC32"
-        self._upload_id = self._driver.uploads.create(self._key, options, self.path, operation)
+        uploads, key, path = self._driver.uploads, self._key, self.path
+        upload_id = uploads.create(key, options, path, operation)
+        self._upload_id = upload_id
+        if fresh:
+            # A new stream replaces whatever an earlier writer left pending at this key:
+            # found and aborted beside the first parts rather than before them.
+            self._sending.run_aside(lambda: uploads.abort_older(key, upload_id, path))
 
     def _complete(self, operation: str) -> None:
         upload_id = self._upload_id or ""
