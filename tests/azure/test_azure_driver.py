@@ -9,7 +9,6 @@ wrong type.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 import requests
 from azure.storage.blob import BlobServiceClient, BlobType
 from azurite_server import ACCOUNT_KEY, free_port, start_azurite
+from support import flaky_proxy
 from support.copy_from import check_copy_from
 
 from distribution_storage.driver.contract import Capability, StorageDriver
@@ -34,11 +34,6 @@ from distribution_storage.drivers.azure import AzureDriver
 from distribution_storage.drivers.azure_parameters import AzureParameters
 
 MiB = 1024 * 1024
-_PROXY = Path(__file__).resolve().parents[1] / "gcs" / "flaky_proxy.py"
-_spec = importlib.util.spec_from_file_location("flaky_proxy", _PROXY)
-assert _spec is not None and _spec.loader is not None
-flaky_proxy = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(flaky_proxy)
 Params = Callable[..., dict[str, Any]]
 BASE = {"accountname": "acct", "container": "cont", "accountkey": "a2V5"}
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import requests
-from flaky_proxy import FlakyProxy
 from gcs_emulator import GCSEmulator, free_port, start_emulator
 from support.copy_from import check_copy_from
+from support.flaky_proxy import FlakyProxy
 
 from distribution_storage.driver.contract import Capability
 from distribution_storage.driver.errors import (

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from s3_support import MiB, RequestCounter, random_bytes, sha256
-from test_s3_retries import FlakyProxy
+from support.flaky_proxy import S3_SLOW_DOWN, FlakyProxy
 
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.drivers.s3 import S3Driver, read_settings
@@ -264,7 +264,7 @@ def in_thread(call: Callable[[], None]) -> tuple[threading.Thread, list[BaseExce
 def test_a_part_lost_in_flight_fails_commit_and_every_later_call_until_cancel(
     moto_server: str, s3_params: Callable[..., dict[str, Any]], s3_admin: Any
 ) -> None:
-    proxy = FlakyProxy(moto_server)
+    proxy = FlakyProxy(moto_server, error=S3_SLOW_DOWN).start()
     try:
         params = s3_params(regionendpoint=proxy.endpoint, chunksize=str(5 * MiB))
         driver = S3Driver(dataclasses.replace(read_settings(params), max_attempts=1))
@@ -477,7 +477,7 @@ def test_parts_go_while_the_check_for_earlier_uploads_is_pending(
 def test_a_failed_check_for_earlier_uploads_fails_the_writer_like_a_lost_part(
     moto_server: str, s3_params: Callable[..., dict[str, Any]], s3_admin: Any
 ) -> None:
-    proxy = FlakyProxy(moto_server)
+    proxy = FlakyProxy(moto_server, error=S3_SLOW_DOWN).start()
     try:
         params = s3_params(regionendpoint=proxy.endpoint, chunksize=str(5 * MiB))
         driver = S3Driver(dataclasses.replace(read_settings(params), max_attempts=1))

@@ -5,7 +5,8 @@ its answer, except that the first ``failures`` requests whose path contains ``ma
 ``status`` it was told to inject instead (429 or a 5xx), without reaching the upstream. The
 driver under test talks to the proxy as if it were the service, so its retry policy meets
 real HTTP errors over a real socket. ``seen`` records every request line, for tests that
-check which requests a driver made.
+check which requests a driver made. The injected answer has a JSON body (GCS's, Azure's
+clients take any), or the one passed as ``error``: :data:`S3_SLOW_DOWN` for S3.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 _HOP_BY_HOP = {"connection", "transfer-encoding", "keep-alive", "content-length"}
+S3_SLOW_DOWN = (
+    "application/xml",
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>",
+)
+"""S3's throttling answer: content type and body."""
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -28,8 +35,9 @@ class _QuietServer(ThreadingHTTPServer):
 class FlakyProxy:
     """Forwards to ``upstream``; injects ``status`` into the first matching requests."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, error: tuple[str, bytes] | None = None) -> None:
         self.upstream = urlsplit(upstream)
+        self.error = error
         self.lock = threading.Lock()
         self.failures = 0
         self.status = 503
@@ -57,9 +65,12 @@ class FlakyProxy:
                     else:
                         proxy.forwarded += 1
                 if inject:
-                    payload = b'{"error": {"code": %d, "message": "injected"}}' % proxy.status
+                    content_type, payload = proxy.error or (
+                        "application/json",
+                        b'{"error": {"code": %d, "message": "injected"}}' % proxy.status,
+                    )
                     self.send_response(proxy.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)
@@ -101,10 +112,18 @@ class FlakyProxy:
             self.failures, self.status, self.match = count, status, match
             self.injected = 0
 
-    def __enter__(self) -> FlakyProxy:
+    def start(self) -> FlakyProxy:
+        """Start serving; returns the proxy."""
         self.thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
         self.server.shutdown()
         self.server.server_close()
+
+    def __enter__(self) -> FlakyProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
