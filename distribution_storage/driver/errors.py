@@ -9,6 +9,8 @@ fills it in, so every message that reaches a caller names the driver.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class StorageDriverError(Exception):
     """Base class of every error a storage driver raises.
@@ -26,6 +28,20 @@ class StorageDriverError(Exception):
 
     def __str__(self) -> str:
         return f"{self.driver}: {self.detail}" if self.driver else self.detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The typed errors take other arguments than their message, so pickle's default
+        # (calling the class with ``args``) would rebuild them wrongly: restore the state.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[StorageDriverError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """An error of ``cls`` with ``args`` and attributes ``state``, without its ``__init__``
+    (for pickle: errors cross into other processes, e.g. with :mod:`multiprocessing`)."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class PathNotFoundError(StorageDriverError, FileNotFoundError):
