@@ -236,15 +236,21 @@ def scan_repositories(
     directory, so an empty ``<alg>/<hex>`` directory links nothing.
 
     ``layer_directories`` is GC's cheaper view, for a caller to whom an extra layer link
-    costs nothing: on a driver that lists directory by directory (no ``FLAT_WALK``), each
-    ``_layers/<alg>/<hex>`` directory is taken for its link, with the directory's time, and
-    is not listed -- one listing per repository instead of one per layer. An empty one then
-    counts as a link: a directory's time is at least its link's, so a grace period keeps
-    no less, and deleting a link that is not there deletes nothing.
+    costs nothing: on a driver that lists directory by directory (no ``FLAT_WALK``) and
+    keeps directory times (``DIRECTORY_TIMES``: a filesystem), each ``_layers/<alg>/<hex>``
+    directory is taken for its link, with the directory's time, and is not listed -- one
+    listing per repository instead of one per layer. An empty one then counts as a link:
+    the directory's time is at least its link's, so a grace period keeps no less, and
+    deleting a link that is not there deletes nothing. Elsewhere the links are listed.
     """
     repositories: dict[str, RepositoryInventory] = {}
     prefix = len(REPOSITORIES_ROOT) + 1
-    by_directory = layer_directories and Capability.FLAT_WALK not in driver.capabilities
+    capabilities = driver.capabilities
+    by_directory = (
+        layer_directories
+        and Capability.DIRECTORY_TIMES in capabilities
+        and Capability.FLAT_WALK not in capabilities
+    )
 
     def prune(info: FileInfo) -> bool:
         path = info.path

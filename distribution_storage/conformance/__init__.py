@@ -31,6 +31,7 @@ from distribution_storage.conformance.runner import run_conformance
 
 if TYPE_CHECKING:
     from distribution_storage.conformance.capabilities import (
+        DirectoryTimeCases,
         ErrorCases,
         PendingUploadCases,
         RedirectCases,
@@ -55,6 +56,7 @@ _CASES = {
     "ListingCases": "listing",
     "ModelCases": "model",
     "MoveCases": "removal",
+    "DirectoryTimeCases": "capabilities",
     "PendingUploadCases": "capabilities",
     "RedirectCases": "capabilities",
     "StreamCases": "streams",
@@ -76,6 +78,7 @@ __all__ = [
     "ContentCases",
     "CopyCases",
     "DeleteCases",
+    "DirectoryTimeCases",
     "DriverConformance",
     "DriverFactory",
     "ErrorCases",

@@ -4,11 +4,13 @@ Every error names the driver and never contains a credential the driver declares
 ``secrets`` (not in its message, its arguments, nor the chained causes a traceback shows).
 Redirect URLs are fetched over HTTP when the driver declares ``Capability.REDIRECT`` and
 must be ``None`` otherwise; pending-upload cleanup is checked when the driver declares
-``Capability.PENDING_UPLOADS``. These are the only cases that skip, and only by capability.
+``Capability.PENDING_UPLOADS``, and directory times when it declares
+``Capability.DIRECTORY_TIMES``. These are the only cases that skip, and only by capability.
 """
 
 from __future__ import annotations
 
+import time
 import traceback
 import urllib.request
 from collections.abc import Callable
@@ -140,3 +142,20 @@ class PendingUploadCases(ConformanceBase):
             driver.writer(f"{prefix}/pending", append=True)
         assert driver.abort_pending_uploads(prefix, older_than=later) == 0
         assert driver.get_content(f"{prefix}/committed") == b"kept"
+
+
+class DirectoryTimeCases(ConformanceBase):
+    """A driver declaring ``DIRECTORY_TIMES`` dates a directory by its latest change."""
+
+    def test_a_directory_is_never_older_than_what_was_written_in_it(
+        self, driver: StorageDriver, prefix: str
+    ) -> None:
+        """GC takes such a directory's time for its link's: it must not be older."""
+        require(driver, Capability.DIRECTORY_TIMES)
+        driver.put_content(f"{prefix}/dir/first", b"1")
+        created = driver.stat(f"{prefix}/dir").mod_time
+        time.sleep(0.05)
+        driver.put_content(f"{prefix}/dir/second", b"2")
+        written = driver.stat(f"{prefix}/dir/second").mod_time
+        changed = driver.stat(f"{prefix}/dir").mod_time
+        assert changed >= written > created

@@ -9,6 +9,7 @@ imported only once pytest can rewrite their assertions.
 from __future__ import annotations
 
 from distribution_storage.conformance.capabilities import (
+    DirectoryTimeCases,
     ErrorCases,
     PendingUploadCases,
     RedirectCases,
@@ -36,6 +37,7 @@ class DriverConformance(
     ErrorCases,
     RedirectCases,
     PendingUploadCases,
+    DirectoryTimeCases,
     ModelCases,
 ):
     """Every conformance case; subclass it and provide a ``driver_factory`` fixture."""

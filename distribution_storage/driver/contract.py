@@ -52,6 +52,10 @@ class Capability(enum.Enum):
     """``walk`` is served by flat listings rather than one list and one stat per entry."""
     PENDING_UPLOADS = "pending-uploads"
     """``abort_pending_uploads`` can clean backend-side upload debris (multipart uploads...)."""
+    DIRECTORY_TIMES = "directory-times"
+    """A directory's ``mod_time`` is when an entry was last added to or removed from it (as
+    on POSIX), so it is never older than a file inside; object stores, whose directories are
+    key prefixes, have no such time."""
 
 
 class FileWriter(ABC):

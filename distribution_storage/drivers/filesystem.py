@@ -21,7 +21,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Self
 
-from distribution_storage.driver.contract import FileInfo, FileWriter, StorageDriver, WalkPrune
+from distribution_storage.driver.contract import (
+    Capability,
+    FileInfo,
+    FileWriter,
+    StorageDriver,
+    WalkPrune,
+)
 from distribution_storage.driver.errors import (
     ConfigurationError,
     PathNotFoundError,
@@ -62,6 +68,7 @@ class FilesystemDriver(StorageDriver):
     """
 
     name = "filesystem"
+    capabilities = frozenset({Capability.DIRECTORY_TIMES})
     read_concurrency = 1
     """Local calls run in this process: a second thread only waits for the interpreter lock
     (measured on a 40,000-blob store: GC's walks and reads took twice as long on 8)."""

@@ -479,7 +479,8 @@ def test_a_failed_check_for_earlier_uploads_fails_the_writer_like_a_lost_part(
         writer = driver.writer("/up/unchecked")
         writer.write(random_bytes(6 * MiB))
         listing.wait_started(1)
-        proxy.failures = 1  # the listing is answered with an error
+        # the listing (GET ?uploads) is answered with an error, not a part sent meanwhile
+        proxy.fail_next(1, status=503, match="?uploads")
         listing.release()
         with pytest.raises(StorageDriverError, match="list uploads /up/unchecked: S3 error"):
             writer.commit()

@@ -149,7 +149,7 @@ class BackgroundParts:
         for future in [f for f in self._aside if f.done() or not only_done]:
             self._aside.remove(future)
             error = future.exception()
-            if error is not None and isinstance(error, Exception):
+            if isinstance(error, Exception):
                 self.failure = self.failure or error
 
     def _settle_oldest(self) -> None:
