@@ -1,18 +1,15 @@
-"""Helpers shared by the s3 driver's tests: request counting, holding requests, bulk objects.
+"""Helpers shared by the s3 driver's tests: request counting and bulk object creation.
 
 ``RequestCounter`` hooks botocore's ``before-call`` event of a driver's client, so a test
 can assert how many S3 operations a verb sent (it observes real requests to moto; nothing
-is replaced); ``PartGate`` holds one operation's requests there until the test lets them go.
-``populate`` creates many small objects in parallel through a plain client.
+is replaced). ``populate`` creates many small objects in parallel through a plain client.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -48,49 +45,3 @@ def random_bytes(size: int) -> bytes:
 def sha256(data: bytes) -> str:
     """Hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
-
-
-class PartGate:
-    """Holds every UploadPart (or ``operation``) a driver's client sends until
-    :meth:`release`.
-
-    A handler on botocore's ``before-call`` event waits there, so a test decides how long
-    parts stay in flight; the requests themselves then go to the server unchanged.
-    """
-
-    def __init__(self, client: Any, operation: str = "UploadPart") -> None:
-        self.started = 0
-        self._entered = threading.Semaphore(0)
-        self._open = threading.Event()
-        self._lock = threading.Lock()
-        client.meta.events.register(f"before-call.s3.{operation}", self._hold)
-
-    def _hold(self, **_: Any) -> None:
-        with self._lock:
-            self.started += 1
-        self._entered.release()
-        self._open.wait(timeout=60)
-
-    def wait_started(self, count: int) -> None:
-        """Wait until ``count`` more parts are held."""
-        for _ in range(count):
-            assert self._entered.acquire(timeout=30), "a part never started"
-
-    def release(self) -> None:
-        """Let every held part, and every later one, go."""
-        self._open.set()
-
-
-def in_thread(call: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
-    """Run ``call`` in a new thread; returns the thread and where its exception lands."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, errors

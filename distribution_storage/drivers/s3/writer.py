@@ -15,12 +15,6 @@ under 5 MiB. ``commit`` with nothing sent yet is one PutObject (which is how a z
 commit works); ``cancel`` waits for the parts in flight, aborts the upload and removes an
 object the rebase left behind.
 
-A fresh upload is created ahead of its first part, in the background, once the buffer holds
-half a part (at least 5 MiB): the CreateMultipartUpload round trip overlaps reading the rest
-of the part instead of following it, and the first part waits only for what is left of it.
-A stream that ends before its first part is full still commits as one PutObject, after the
-upload started ahead of it is aborted; a failed creation fails the writer as a lost part does.
-
 With ``checksumalgorithm: crc32`` (the default) an upload the writer starts declares CRC32,
 every part carries its CRC32 in a header (computed here, on the part's sending thread) and
 the completion lists them, as boto3's own transfers do; S3 checks each part against it. A
@@ -79,9 +73,8 @@ class BackgroundParts:
     Finished parts are appended to ``done`` in part-number order. The first failure is kept
     and raised again by every later :meth:`check` and :meth:`drain`: once a part is lost,
     the writer must neither send parts after the gap nor complete the upload. A request
-    that is no part (the creation of an upload ahead of its first part, the writer's check
-    for uploads an earlier writer left) can run beside them (:meth:`run_aside`), on one
-    more thread, with the same rules for its failure.
+    that is no part (the writer's check for uploads an earlier writer left) can run beside
+    them (:meth:`run_aside`), on one more thread, with the same rules for its failure.
     """
 
     def __init__(self, done: list[Part], limit: int) -> None:
@@ -193,9 +186,6 @@ class S3Writer(FileWriter):
         self._bucket = driver.settings.bucket
         self._key = driver.key(path)
         self._upload_id = upload_id
-        self._early: Future[str] | None = None
-        """The upload being created ahead of the first part; its id goes to ``_upload_id``
-        when the first part is sent."""
         self._parts = list(parts or [])
         self._buffer = bytearray(buffer)
         self._resumed = upload_id is not None or owns_object
@@ -237,12 +227,6 @@ class S3Writer(FileWriter):
                 self._buffer += view[:room]
                 view = view[room:]
                 self._send_full_parts()
-        if (
-            self._upload_id is None
-            and self._early is None
-            and len(self._buffer) >= max(MIN_CHUNK_SIZE, self._next_part_size() // 2)
-        ):
-            self._start_upload_early()
 
     def _close(self) -> None:
         self._sending.check()
@@ -258,8 +242,6 @@ class S3Writer(FileWriter):
 
     def _commit(self) -> None:
         self._sending.check()
-        if self._early is not None:  # the stream ended before its first part was full
-            self._abort_early_upload()
         if self._upload_id is None:
             with s3_errors(self._driver.errors, "commit", self.path):
                 self._client.put_object(
@@ -279,9 +261,6 @@ class S3Writer(FileWriter):
 
     def _cancel(self) -> None:
         self._sending.settle()
-        if self._early is not None and self._early.exception() is None:
-            self._upload_id = self._early.result()
-        self._early = None
         with s3_errors(self._driver.errors, "cancel", self.path):
             if self._upload_id is not None:
                 self._driver.uploads.abort(
@@ -309,9 +288,6 @@ class S3Writer(FileWriter):
         operation that queued the part.
         """
         self._sending.make_room()
-        if self._early is not None:
-            self._upload_id = self._early.result()  # a failed creation raises here
-            self._early = None
         if self._upload_id is None:
             self._start_upload(fresh=not self._resumed, operation=operation)
         number = self._next_number()
@@ -345,7 +321,10 @@ class S3Writer(FileWriter):
     ) -> None:
         """Start the multipart upload; ``checksum``: declare CRC32 if the settings say so
         (not for a rebase, whose first parts are server-side copies)."""
-        options = self._upload_options(checksum=checksum)
+        options = self._driver.object_options()
+        self._crc32 = checksum and self._driver.settings.checksumalgorithm == "crc32"
+        if self._crc32:
+            options["ChecksumAlgorithm"] = "CRC32"
         uploads, key, path = self._driver.uploads, self._key, self.path
         upload_id = uploads.create(key, options, path, operation)
         self._upload_id = upload_id
@@ -353,44 +332,6 @@ class S3Writer(FileWriter):
             # A new stream replaces whatever an earlier writer left pending at this key:
             # found and aborted beside the first parts rather than before them.
             self._sending.run_aside(lambda: uploads.abort_older(key, upload_id, path))
-
-    def _upload_options(self, *, checksum: bool) -> dict[str, Any]:
-        """CreateMultipartUpload's options, with CRC32 when ``checksum`` and the settings
-        ask for it (and the parts to come will then carry theirs)."""
-        options = self._driver.object_options()
-        self._crc32 = checksum and self._driver.settings.checksumalgorithm == "crc32"
-        if self._crc32:
-            options["ChecksumAlgorithm"] = "CRC32"
-        return options
-
-    def _start_upload_early(self) -> None:
-        """Create the upload in the background (:attr:`_early`), then check for uploads
-        left at the key as :meth:`_start_upload` does."""
-        options = self._upload_options(checksum=True)
-        uploads, key, path, fresh = self._driver.uploads, self._key, self.path, not self._resumed
-        created: Future[str] = Future()
-
-        def create() -> None:
-            try:
-                upload_id = uploads.create(key, options, path, "write")
-            except BaseException as exc:
-                created.set_exception(exc)
-                raise
-            created.set_result(upload_id)
-            if fresh:
-                uploads.abort_older(key, upload_id, path)
-
-        self._early = created
-        self._sending.run_aside(create)
-
-    def _abort_early_upload(self) -> None:
-        """Abort the upload created for a first part that never came (so that the stream
-        commits as one PutObject), once its creation and the check beside it are done."""
-        self._sending.drain()
-        assert self._early is not None
-        upload_id = self._early.result()
-        self._driver.uploads.abort(self._key, upload_id, self.path, "commit", missing_ok=True)
-        self._early = None
 
     def _complete(self, operation: str) -> None:
         upload_id = self._upload_id or ""
