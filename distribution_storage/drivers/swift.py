@@ -33,7 +33,7 @@ from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.driver.paths import ROOT
 from distribution_storage.driver.streams import ReadableStream
 from distribution_storage.drivers.swift_parameters import SwiftParameters, parse_parameters
-from distribution_storage.drivers.swift_store import SwiftStore, status
+from distribution_storage.drivers.swift_store import SwiftStore, is_slo, status
 from distribution_storage.drivers.swift_writer import Segment, SwiftWriter, UploadRecord
 
 REDIRECT_SECONDS = 20 * 60
@@ -180,18 +180,23 @@ class SwiftDriver(StorageDriver):
         return sorted(info.path for info in self.list_infos(path))
 
     def move(self, source: str, dest: str) -> None:
-        """Copy ``source`` to ``dest`` (an SLO by its manifest), then delete ``source``."""
+        """Copy ``source`` to ``dest`` (a large object by its manifest), then delete ``source``."""
         src_key = self.store.files_key(source)
-        if self.store.head(src_key) is None:
+        head = self.store.head(src_key)
+        if head is None:
             raise PathNotFoundError(source)
         if source == dest:
             return
-        segments = self.store.slo_segments(src_key)
-        if segments is not None:
+        segments = self.store.owned_segments(src_key, head)
+        if segments is not None and is_slo(head):
             moved = self.store.manifest_entries(src_key)
             self.store.replace(
                 dest, lambda key: self.store.put_slo(key, moved), keep=self._as_segments(segments)
             )
+        elif segments is not None:  # a legacy DLO: its manifest moves, its segments stay
+            manifest = head["x-object-manifest"]
+            keep = self._as_segments(segments)
+            self.store.replace(dest, lambda key: self.store.put_dlo(key, manifest), keep=keep)
         else:
             self.store.replace(dest, lambda key: self.store.server_copy(src_key, key))
         try:
@@ -247,11 +252,12 @@ class SwiftDriver(StorageDriver):
             objects.append(entry["name"])
             if entry.get("slo_etag"):
                 segments.extend(self.store.slo_segments(entry["name"], known_slo=True) or [])
+            elif entry.get("bytes") == 0:  # perhaps a legacy DLO's manifest: its headers say
+                segments.extend(self.store.owned_segments(entry["name"]) or [])
         head = self.store.head(key)
         if head is not None:
             objects.append(key)
-            if head.get("x-static-large-object", "").lower() == "true":
-                segments.extend(self.store.slo_segments(key, known_slo=True) or [])
+            segments.extend(self.store.owned_segments(key, head) or [])
         if not objects:
             return None
         return objects, segments
@@ -283,7 +289,8 @@ class SwiftDriver(StorageDriver):
         return missing
 
     def delete_files(self, paths: Iterable[str]) -> builtins.list[str]:
-        """Delete these files (with their SLO segments) in bulk, listing nothing."""
+        """Delete these files (with the segments of large objects) in bulk; a legacy DLO's
+        segments are the one listing."""
         missing: list[str] = []
         objects: list[str] = []
         segments: list[str] = []
@@ -294,8 +301,7 @@ class SwiftDriver(StorageDriver):
                 missing.append(path)
                 continue
             objects.append(key)
-            if head.get("x-static-large-object", "").lower() == "true":
-                segments.extend(self.store.slo_segments(key, known_slo=True) or [])
+            segments.extend(self.store.owned_segments(key, head) or [])
         self.store.delete_keys(objects)
         self.store.delete_keys(segments)
         return missing

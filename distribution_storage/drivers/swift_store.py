@@ -6,7 +6,9 @@ object naming scheme (``<prefix>/files<path>``, ``<prefix>/segments/<upload>/<n>
 uploads, upload records, Static Large Object manifests (nested past 1,000 segments), the
 replacement of an object that drops the segments of the SLO it replaced, and deletion through
 the bulk middleware when the cluster's ``/info`` offers it; server-side copies also from
-another container of the same account (:meth:`SwiftStore.same_account`).
+another container of the same account (:meth:`SwiftStore.same_account`). The Dynamic Large
+Objects of distribution's former driver are read through Swift and deleted, replaced or
+moved with their segments (:meth:`SwiftStore.owned_segments`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from swiftclient import ClientException, Connection
 
@@ -27,7 +29,7 @@ from distribution_storage.drivers.swift_parameters import (
     connection_options,
     trust_scoped_token,
 )
-from distribution_storage.drivers.swift_writer import Segment, UploadRecord
+from distribution_storage.drivers.swift_writer import UPLOAD_ID_LENGTH, Segment, UploadRecord
 
 MAX_MANIFEST_SEGMENTS = 1000
 ACCOUNT_PARAMETERS = (
@@ -42,6 +44,11 @@ ACCOUNT_PARAMETERS = (
     "trustid",
 )
 """The parameters naming who a store's user is; with the storage URL, its account."""
+
+
+def is_slo(headers: dict[str, str]) -> bool:
+    """Tell whether an object's headers are a Static Large Object's manifest's."""
+    return headers.get("x-static-large-object", "").lower() == "true"
 
 
 def status(exc: ClientException) -> int:
@@ -242,11 +249,48 @@ class SwiftStore:
                 ) from None
             raise self.error("put manifest", key, exc) from None
 
+    def put_dlo(self, key: str, manifest: str) -> None:
+        """PUT a Dynamic Large Object manifest at ``key``: an empty object whose
+        ``X-Object-Manifest`` (``<container>/<prefix>``, as read from another) is ``manifest``."""
+        try:
+            self.conn.put_object(self.container, key, b"", headers={"X-Object-Manifest": manifest})
+        except ClientException as exc:
+            raise self.error("put manifest", key, exc) from None
+
+    def owned_segments(self, key: str, headers: dict[str, str] | None = None) -> list[str] | None:
+        """The segments that make up the object at ``key`` and go with it: an SLO's (nested
+        manifests included) or a legacy DLO's (:meth:`dlo_segments`); None for a plain or
+        missing object. ``headers``: the object's, when the caller has them already."""
+        headers = self.head(key) if headers is None else headers
+        if headers is None:
+            return None
+        if is_slo(headers):
+            return self.slo_segments(key, known_slo=True)
+        return self.dlo_segments(headers)
+
+    def dlo_segments(self, headers: dict[str, str]) -> list[str] | None:
+        """The segments of a Dynamic Large Object, as distribution's former swift driver
+        wrote them: every object under its ``X-Object-Manifest`` prefix, provided that
+        prefix is one upload's directory under this store's ``segments/`` (``<x>/<y>``, and
+        ``<x>`` is not one of this driver's 32-digit upload ids). A manifest that names
+        another container or a wider prefix owns nothing here; None if not a DLO."""
+        manifest = headers.get("x-object-manifest")
+        if not manifest:
+            return None
+        container, _, prefix = unquote(manifest).partition("/")
+        root = f"{self.base}segments/"
+        if container != self.container or not prefix.startswith(root):
+            return []
+        upload, _, rest = prefix[len(root) :].partition("/")
+        if not upload or not rest.strip("/") or len(upload) == UPLOAD_ID_LENGTH:
+            return []
+        return [entry["name"] for entry in self.listing(prefix, delimiter=False)]
+
     def slo_segments(self, key: str, *, known_slo: bool = False) -> list[str] | None:
         """The segment names of the SLO at ``key`` (None if missing or not an SLO)."""
         if not known_slo:
             head = self.head(key)
-            if head is None or head.get("x-static-large-object", "").lower() != "true":
+            if head is None or not is_slo(head):
                 return None
         try:
             headers, body = self.conn.get_object(
@@ -256,7 +300,7 @@ class SwiftStore:
             if status(exc) == 404:
                 return None
             raise self.error("read manifest", key, exc) from None
-        if headers.get("x-static-large-object", "").lower() != "true":
+        if not is_slo(headers):
             return None
         names = []
         for entry in json.loads(body):
@@ -273,9 +317,10 @@ class SwiftStore:
     def replace(
         self, path: str, put: Callable[[str], None], *, keep: Iterable[Segment] = ()
     ) -> None:
-        """Run ``put(key)`` over ``path``; then delete the segments of the SLO it replaced."""
+        """Run ``put(key)`` over ``path``; then delete the segments of the large object it
+        replaced, but those in ``keep``."""
         key = self.files_key(path)
-        old = self.slo_segments(key)
+        old = self.owned_segments(key)
         put(key)
         if old:
             kept = {s.name for s in keep}

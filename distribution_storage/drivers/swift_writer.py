@@ -32,6 +32,10 @@ class Segment:
     size: int
 
 
+UPLOAD_ID_LENGTH = 32
+"""Characters of an upload id (a UUID's hex), the first component of its segments' names."""
+
+
 @dataclass
 class UploadRecord:
     """What a resumed writer needs: the upload id and the segments written so far."""
