@@ -2,7 +2,8 @@
 
 Object keys are ``rootdirectory`` + the path without its leading ``/``; directories are implied
 by keys. ``list`` uses prefix + delimiter listings, ``walk`` and ``delete`` one flat listing of
-the subtree (``walk`` with ``prune`` one delimiter listing per directory entered, see
+the subtree (``walk`` streams it in walk order, :mod:`distribution_storage.driver.flat_walk`;
+with ``prune`` it takes one delimiter listing per directory entered, see
 :mod:`distribution_storage.driver.walking`), ``move`` and ``copy`` a server-side rewrite, as
 ``copy_from`` another gcs driver on the same endpoint with the same credentials (migration),
 ``delete`` a batch request where the service takes one (emulators often do not: the driver then
@@ -43,6 +44,7 @@ from distribution_storage.driver.errors import (
     PathNotFoundError,
     StorageDriverError,
 )
+from distribution_storage.driver.flat_walk import ListedKey, walk_order
 from distribution_storage.driver.paths import ROOT, is_under, join, walk_key
 from distribution_storage.driver.walking import walk_listing
 from distribution_storage.drivers.gcs_client import connect
@@ -56,6 +58,8 @@ from distribution_storage.drivers.gcs_writer import (
 
 SESSIONS = "_upload-sessions~"
 """The hidden namespace (under the root) holding upload-session placeholders."""
+LIST_PAGE_SIZE = 1000
+"""Objects per listing page: the service's maximum."""
 REDIRECT_TTL = timedelta(minutes=20)
 _BATCH_LIMIT = 100
 _CAPABILITIES = frozenset(
@@ -84,6 +88,8 @@ class GCSDriver(StorageDriver):
         )
         self._retry_timeout = retry_timeout
         self._batch_supported = True
+        self.list_page_size = LIST_PAGE_SIZE
+        """Objects per listing page (tests lower it)."""
         connection = connect(parameters)
         self._client = connection.client
         self._endpoint = connection.endpoint
@@ -162,6 +168,7 @@ class GCSDriver(StorageDriver):
         return key.startswith(f"{SESSIONS}/") or f"/{SESSIONS}/" in key or key.endswith("/")
 
     def _list(self, prefix: str, **options: Any) -> Iterator[storage.Blob]:
+        options.setdefault("page_size", self.list_page_size)
         blobs = self._client.list_blobs(self._bucket, prefix=prefix, retry=self._retry, **options)
         return (b for b in blobs if not (self._hidden(b.name) or _is_placeholder(b)))
 
@@ -411,8 +418,9 @@ class GCSDriver(StorageDriver):
     ) -> Iterator[FileInfo]:
         """Every entry below ``path``, in walk order.
 
-        Without ``prune``, from one flat listing of the subtree; with it, one delimiter
-        listing per directory entered, so that pruned subtrees are never listed.
+        Without ``prune``, from one flat listing of the subtree, streamed (the walk holds
+        no listing); with it, one delimiter listing per directory entered, so that pruned
+        subtrees are never listed.
         """
         if prune is not None:
             return walk_listing(
@@ -423,28 +431,39 @@ class GCSDriver(StorageDriver):
                 missing_if_empty=True,
             )
         prefix = self._dir_prefix(path)
-        after = walk_key(start_after) if start_after is not None else None
-        options: dict[str, Any] = {}
+        after: str | None = None
+        options: dict[str, Any] | None = {}
         if start_after is not None and is_under(start_after, path):
-            first = start_after[len(path) :].lstrip("/").split("/", 1)[0]
-            options["start_offset"] = prefix + first
-        entries: dict[str, FileInfo] = {}
+            after = start_after[len(path) :].lstrip("/")
+            options = {"start_offset": prefix + after.split("/", 1)[0]}
+        elif start_after is not None and walk_key(start_after) > walk_key(path):
+            options = None  # resumed past the whole subtree: nothing to list
+        return self._walk_flat(path, prefix, after, start_after is not None, options)
+
+    def _walk_flat(
+        self,
+        path: str,
+        prefix: str,
+        after: str | None,
+        resumed: bool,
+        options: dict[str, Any] | None,
+    ) -> Iterator[FileInfo]:
+        """The entries of one flat listing of ``prefix`` (with ``options``; None: none),
+        streamed in walk order after the relative key ``after``."""
+        yielded = False
         with self._errors("walk", path):
-            for blob in self._list(prefix, **options):
-                file_path = self._path(blob.name)
-                when = _mod_time(blob)
-                entries[file_path] = FileInfo(file_path, blob.size or 0, when, False)
-                parent = file_path.rsplit("/", 1)[0]
-                while parent and is_under(parent, path) and parent not in entries:
-                    entries[parent] = FileInfo(parent, 0, when, True)
-                    parent = parent.rsplit("/", 1)[0]
-        if not entries and path != ROOT and (start_after is None or not self._is_dir(path)):
-            raise PathNotFoundError(path)  # nothing below it: no such directory
-        return (
-            entries[entry]
-            for entry in sorted(entries, key=walk_key)
-            if after is None or walk_key(entry) > after
-        )
+            blobs = self._list(prefix, **options) if options is not None else iter(())
+            listing = (
+                ListedKey(blob.name[len(prefix) :], blob.size or 0, _mod_time(blob))
+                for blob in blobs
+            )
+            for info in walk_order(listing, base=path, after=after):
+                yielded = True
+                yield info
+            # Nothing listed: fine for a directory walked past its end, not for a missing
+            # path (the contract's walk lists the path first).
+            if not yielded and path != ROOT and (not resumed or not self._is_dir(path)):
+                raise PathNotFoundError(path)
 
     def _walk_children(self, path: str) -> _Infos:
         with self._errors("walk", path):

@@ -373,6 +373,32 @@ def test_walk_with_prune_never_lists_a_pruned_directory(
         driver.delete("/t")
 
 
+def test_walk_streams_its_flat_listing_page_by_page(
+    gcs_emulator: GCSEmulator, gcs_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``prune``, the walk yields from the first listing page before it asks for the
+    next, so a walk of a big store never holds the whole listing; the order is the
+    contract's even where ``-`` and ``.`` sort before ``/`` in the listing."""
+    with FlakyProxy(gcs_emulator.endpoint) as proxy:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.endpoint)
+        gcs = GCSDriver.from_parameters({"bucket": gcs_bucket, "rootdirectory": "stream"})
+        gcs.list_page_size = 4
+        driver = validated(gcs)
+        names = [f"d{n:02d}/f" for n in range(20)] + ["a/x", "a-b/y", "a.c/z", "a/w/v"]
+        for name in names:
+            driver.put_content(f"/s/{name}", b"x")
+        proxy.seen.clear()
+        walk = driver.walk("/s")
+        assert next(walk).path == "/s/a"
+        pages = [line for line in proxy.seen if "prefix=" in line]
+        assert len(pages) == 1, pages
+        rest = [i.path for i in walk]
+        assert rest[:6] == ["/s/a/w", "/s/a/w/v", "/s/a/x", "/s/a-b", "/s/a-b/y", "/s/a.c"]
+        assert rest[-2:] == ["/s/d19", "/s/d19/f"]
+        assert len([line for line in proxy.seen if "prefix=" in line]) >= len(names) // 4
+        driver.delete("/s")
+
+
 def test_copy_from_another_bucket_copies_inside_gcs(
     gcs_params: Params, gcs_emulator: GCSEmulator
 ) -> None:

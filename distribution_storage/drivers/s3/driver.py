@@ -33,6 +33,7 @@ from distribution_storage.driver.contract import (
     collect_subtrees,
 )
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
+from distribution_storage.driver.flat_walk import walk_order
 from distribution_storage.driver.paths import ROOT, is_under, join, walk_key
 from distribution_storage.driver.streams import ReadableStream
 from distribution_storage.drivers.s3.client import (
@@ -41,12 +42,7 @@ from distribution_storage.drivers.s3.client import (
     make_client,
     s3_errors,
 )
-from distribution_storage.drivers.s3.listing import (
-    FlatListing,
-    list_objects,
-    start_after_ranges,
-    walk_order,
-)
+from distribution_storage.drivers.s3.listing import FlatListing, list_objects, start_after_ranges
 from distribution_storage.drivers.s3.parameters import (
     MAX_CHUNK_SIZE,
     MIN_CHUNK_SIZE,

@@ -1,6 +1,7 @@
-"""Property test of the s3 driver's walk ordering: flat byte-ordered keys in, walk order out.
+"""Property test of the flat walk's ordering: byte-ordered keys in, walk order out.
 
-``walk_order`` receives keys the way S3 lists them (plain byte order) and must yield files
+``walk_order`` (the walk of S3 and GCS) receives keys the way those services list them
+(plain byte order) and must yield files
 and inferred directories in the contract's walk order, honour ``after`` and skip pruned
 subtrees. Hypothesis draws key sets from names built of ``a``, ``b``, ``-`` and ``.`` (the
 characters that sort below and around ``/``), and the result is compared with a direct
@@ -15,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from distribution_storage.driver.contract import FileInfo
+from distribution_storage.driver.flat_walk import ListedKey, walk_order
 from distribution_storage.driver.paths import is_valid_component, walk_key
-from distribution_storage.drivers.s3.listing import ListedKey, start_after_ranges, walk_order
+from distribution_storage.drivers.s3.listing import start_after_ranges
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 names = st.text(alphabet="ab-.", min_size=1, max_size=3).filter(is_valid_component)
