@@ -13,7 +13,6 @@ to the tool that needs it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,6 +36,7 @@ from distribution_storage.layout import (
 )
 from distribution_storage.layout import ROOT as STORE_ROOT
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
+from distribution_storage.threads import map_threaded
 
 DEFAULT_WORKERS = 8
 """Concurrent listings while taking an inventory."""
@@ -140,14 +140,13 @@ def walk_parallel(
         return False
 
     yield from _walk_if_present(driver, root, split)
-    if workers <= 1:
+    if workers <= 1:  # stream each subtree rather than hold its listing
         for subtree in subtrees:
             yield from _walk_if_present(driver, subtree, prune)
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        walks = pool.map(lambda top: list(_walk_if_present(driver, top, prune)), subtrees)
-        for entries in walks:
-            yield from entries
+    walks = map_threaded(lambda top: list(_walk_if_present(driver, top, prune)), subtrees, workers)
+    for entries in walks:
+        yield from entries
 
 
 def scan_blobs(

@@ -44,6 +44,7 @@ from distribution_storage.driver.walking import walk_listing
 DEFAULT_ROOT = "/var/lib/registry"
 DEFAULT_MAX_THREADS = 100
 MIN_MAX_THREADS = 25
+_READ_CHUNK = 1 << 20
 _STAT_FLAGS = getattr(os, "O_PATH", os.O_RDONLY)
 """Opening only to learn what a path is (``O_PATH`` where the system has it)."""
 _TEMP_MARK = "~tmp~"  # '~' is not allowed in a path component, so no valid path collides
@@ -141,8 +142,19 @@ class FilesystemDriver(StorageDriver):
         return inside
 
     def get_content(self, path: str) -> bytes:
-        with self._open_file(path, 0) as stream:
-            return stream.read()
+        # Read straight from the descriptor: a buffered file object would cost a tty check,
+        # two more stats and a seek on every link and manifest read.
+        fd = self._open_checked(path, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise PathNotFoundError(path)
+            chunks = [os.read(fd, st.st_size + 1)]
+            while chunks[-1]:  # until the end, even if the file grew since the fstat
+                chunks.append(os.read(fd, max(st.st_size, _READ_CHUNK)))
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
 
     def put_content(self, path: str, data: bytes) -> None:
         full = self._full(path)

@@ -53,6 +53,7 @@ from distribution_storage.layout import (
 )
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
 from distribution_storage.registry.registry import Registry
+from distribution_storage.threads import map_threaded
 
 DEFAULT_GRACE_PERIOD = 3600.0
 """Seconds: nothing younger than an hour is deleted unless the caller says otherwise."""
@@ -126,10 +127,10 @@ def collect_garbage(
             )
 
         results: dict[str, RepositoryMark] = {}
-        with ThreadPoolExecutor(max_workers=read_workers(counting, workers)) as pool:
-            for index, mark in enumerate(pool.map(one, names), 1):
-                results[mark.name] = mark
-                progress(ProgressUpdate("marking repositories", index, len(names)))
+        marks = map_threaded(one, names, read_workers(counting, workers))
+        for index, mark in enumerate(marks, 1):
+            results[mark.name] = mark
+            progress(ProgressUpdate("marking repositories", index, len(names)))
         return results
 
     marks = mark_all(list(repositories))
@@ -242,8 +243,8 @@ def _unmarked_blobs(
             unread.append(digest)
         else:
             records.append(record)
-    with ThreadPoolExecutor(max_workers=read_workers(driver, workers)) as pool:
-        records.extend(r for r in pool.map(partial(blob_record, driver), unread) if r)
+    read = map_threaded(partial(blob_record, driver), unread, read_workers(driver, workers))
+    records.extend(record for record in read if record)
     return sorted(records, key=lambda record: record.digest)
 
 
