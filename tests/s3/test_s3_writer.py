@@ -22,6 +22,7 @@ import pytest
 from s3_support import MiB, RequestCounter, random_bytes, sha256
 from support.flaky_proxy import S3_SLOW_DOWN, FlakyProxy
 
+from distribution_storage.driver.contract import FileWriter
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.drivers.s3 import S3Driver, read_settings
 from distribution_storage.drivers.s3.parameters import (
@@ -395,15 +396,25 @@ def test_parts_carry_their_crc32_and_the_object_a_composite_checksum(
     assert sha256(driver.get_content("/up/crc")) == sha256(data)
 
 
-def test_a_rebased_upload_declares_no_checksum(new_driver: Factory, s3_admin: Any) -> None:
-    head, tail = random_bytes(7 * MiB), random_bytes(5 * MiB)
-    writer = new_driver().writer("/up/rebased")
+def resumed_with(
+    new_driver: Factory, path: str, head: bytes, tail: bytes
+) -> tuple[S3Driver, PartChecksums, FileWriter]:
+    """``head`` written and closed; then, in a new driver whose parts' checksums are
+    recorded, the upload resumed and ``tail`` written (the writer is left open)."""
+    writer = new_driver().writer(path)
     writer.write(head)
     writer.close()
     driver = new_driver()
     sent = PartChecksums(driver.client)
-    resumed = driver.writer("/up/rebased", append=True)
-    resumed.write(tail)  # the short last part makes it complete and copy (UploadPartCopy)
+    resumed = driver.writer(path, append=True)
+    resumed.write(tail)
+    return driver, sent, resumed
+
+
+def test_a_rebased_upload_declares_no_checksum(new_driver: Factory, s3_admin: Any) -> None:
+    head, tail = random_bytes(7 * MiB), random_bytes(5 * MiB)
+    # the short last part of head makes the resume complete and copy it (UploadPartCopy)
+    driver, sent, resumed = resumed_with(new_driver, "/up/rebased", head, tail)
     resumed.close()
     assert pending_algorithm(driver, s3_admin, "/up/rebased") is None
     assert sent.sent == {2: None}
@@ -413,13 +424,7 @@ def test_a_rebased_upload_declares_no_checksum(new_driver: Factory, s3_admin: An
 
 def test_a_resumed_upload_goes_on_sending_crc32(new_driver: Factory, s3_admin: Any) -> None:
     head, tail = random_bytes(10 * MiB), random_bytes(6 * MiB)
-    writer = new_driver().writer("/up/resume-crc")
-    writer.write(head)
-    writer.close()
-    driver = new_driver()
-    sent = PartChecksums(driver.client)
-    resumed = driver.writer("/up/resume-crc", append=True)
-    resumed.write(tail)
+    driver, sent, resumed = resumed_with(new_driver, "/up/resume-crc", head, tail)
     resumed.commit()
     assert sent.sent == {3: part_crc32(tail[: 5 * MiB]), 4: part_crc32(tail[5 * MiB :])}
     parts = [head[: 5 * MiB], head[5 * MiB :], tail[: 5 * MiB], tail[5 * MiB :]]
