@@ -273,7 +273,9 @@ def test_a_part_lost_in_flight_fails_commit_and_every_later_call_until_cancel(
         writer = driver.writer("/up/lost")
         writer.write(random_bytes(10 * MiB))
         gate.wait_started(2)  # write returned with both parts still in flight
-        proxy.failures = 1  # S3 answers one of them with an error; the upload stays
+        # S3 answers one of them with an error (not the check for earlier uploads, which
+        # runs beside them); the upload stays
+        proxy.fail_next(1, match="partNumber=")
         gate.release()
         with pytest.raises(StorageDriverError, match="write /up/lost: S3 error SlowDown"):
             writer.commit()
