@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from distribution_storage.driver.contract import StorageDriver
+from distribution_storage.driver.contract import StorageDriver, read_workers
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.driver.middleware.readonly import ReadOnlyDriver
 from distribution_storage.driver.wrapper import validated
@@ -44,6 +44,7 @@ from distribution_storage.registry.errors import NameUnknownError, RegistryError
 from distribution_storage.registry.manifests import MAX_MANIFEST_SIZE
 from distribution_storage.registry.mediatypes import parse_manifest
 from distribution_storage.registry.registry import Registry
+from distribution_storage.threads import map_threaded
 
 CHUNK = 1 << 20
 DEFAULT_WORKERS = 8
@@ -89,18 +90,18 @@ def fsck(
         return _check_repository(driver, repo, blobs)
 
     referenced: set[Digest] = set()
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        names = list(repositories)
-        for index, result in enumerate(pool.map(check, repositories.values()), 1):
-            report.findings.extend(result.findings)
-            referenced |= result.referenced
-            progress(ProgressUpdate("checking repositories", index, len(names)))
-        to_verify = (
-            blobs.values()
-            if repository is None
-            else [blobs[d] for d in sorted(referenced) if d in blobs]
-        )
-        if verify_content:
+    checks = map_threaded(check, repositories.values(), read_workers(driver, workers))
+    for index, result in enumerate(checks, 1):
+        report.findings.extend(result.findings)
+        referenced |= result.referenced
+        progress(ProgressUpdate("checking repositories", index, len(repositories)))
+    to_verify = (
+        blobs.values()
+        if repository is None
+        else [blobs[d] for d in sorted(referenced) if d in blobs]
+    )
+    if verify_content:  # hashing gains from threads on every driver
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             _verify_blobs(driver, to_verify, pool, report, progress)
     if repository is None:
         report.findings.extend(
