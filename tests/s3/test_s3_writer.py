@@ -12,9 +12,10 @@ arithmetic with the real constants, and a real upload whose plan is shortened
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -262,13 +263,27 @@ def in_thread(call: Callable[[], None]) -> tuple[threading.Thread, list[BaseExce
     return thread, errors
 
 
-def test_a_part_lost_in_flight_fails_commit_and_every_later_call_until_cancel(
+@contextlib.contextmanager
+def one_attempt_behind_proxy(
     moto_server: str, s3_params: Callable[..., dict[str, Any]], s3_admin: Any
-) -> None:
+) -> Iterator[tuple[FlakyProxy, S3Driver]]:
+    """A driver with 5 MiB parts that tries each request once, through a proxy that can
+    answer with S3's SlowDown; afterwards the bucket must hold no upload and no object."""
     proxy = FlakyProxy(moto_server, error=S3_SLOW_DOWN).start()
     try:
         params = s3_params(regionendpoint=proxy.endpoint, chunksize=str(5 * MiB))
-        driver = S3Driver(dataclasses.replace(read_settings(params), max_attempts=1))
+        yield proxy, S3Driver(dataclasses.replace(read_settings(params), max_attempts=1))
+        bucket = params["bucket"]
+        assert s3_admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+        assert s3_admin.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+    finally:
+        proxy.stop()
+
+
+def test_a_part_lost_in_flight_fails_commit_and_every_later_call_until_cancel(
+    moto_server: str, s3_params: Callable[..., dict[str, Any]], s3_admin: Any
+) -> None:
+    with one_attempt_behind_proxy(moto_server, s3_params, s3_admin) as (proxy, driver):
         gate = PartGate(driver.client)
         writer = driver.writer("/up/lost")
         writer.write(random_bytes(10 * MiB))
@@ -285,11 +300,6 @@ def test_a_part_lost_in_flight_fails_commit_and_every_later_call_until_cancel(
                 call()
         assert not writer.closed
         writer.cancel()
-        bucket = params["bucket"]
-        assert s3_admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
-        assert s3_admin.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
-    finally:
-        proxy.stop()
 
 
 def test_cancel_waits_for_the_parts_in_flight_then_aborts(
@@ -478,10 +488,7 @@ def test_parts_go_while_the_check_for_earlier_uploads_is_pending(
 def test_a_failed_check_for_earlier_uploads_fails_the_writer_like_a_lost_part(
     moto_server: str, s3_params: Callable[..., dict[str, Any]], s3_admin: Any
 ) -> None:
-    proxy = FlakyProxy(moto_server, error=S3_SLOW_DOWN).start()
-    try:
-        params = s3_params(regionendpoint=proxy.endpoint, chunksize=str(5 * MiB))
-        driver = S3Driver(dataclasses.replace(read_settings(params), max_attempts=1))
+    with one_attempt_behind_proxy(moto_server, s3_params, s3_admin) as (proxy, driver):
         listing = PartGate(driver.client, "ListMultipartUploads")
         writer = driver.writer("/up/unchecked")
         writer.write(random_bytes(6 * MiB))
@@ -492,8 +499,3 @@ def test_a_failed_check_for_earlier_uploads_fails_the_writer_like_a_lost_part(
         with pytest.raises(StorageDriverError, match="list uploads /up/unchecked: S3 error"):
             writer.commit()
         writer.cancel()
-        bucket = params["bucket"]
-        assert s3_admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
-        assert s3_admin.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
-    finally:
-        proxy.stop()
