@@ -12,24 +12,20 @@ arithmetic with the real constants, and a real upload whose plan is shortened
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from s3_support import (
-    MiB,
-    PartGate,
-    RequestCounter,
-    in_thread,
-    one_attempt_behind_proxy,
-    random_bytes,
-    sha256,
-)
+from s3_support import MiB, RequestCounter, random_bytes, sha256
+from support.flaky_proxy import S3_SLOW_DOWN, FlakyProxy
 
 from distribution_storage.driver.contract import FileWriter
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
-from distribution_storage.drivers.s3 import S3Driver
+from distribution_storage.drivers.s3 import S3Driver, read_settings
 from distribution_storage.drivers.s3.parameters import (
     DEFAULT_UPLOAD_CONCURRENCY,
     MAX_CHUNK_SIZE,
@@ -219,6 +215,69 @@ def test_resume_pages_through_more_than_1000_parts(new_driver: Factory, s3_admin
     assert counter.calls["ListParts"] == 2
     resumed.cancel()
     assert s3_admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+class PartGate:
+    """Holds every UploadPart (or ``operation``) a driver's client sends until
+    :meth:`release`.
+
+    A handler on botocore's ``before-call`` event waits there, so a test decides how long
+    parts stay in flight; the requests themselves then go to the server unchanged.
+    """
+
+    def __init__(self, client: Any, operation: str = "UploadPart") -> None:
+        self.started = 0
+        self._entered = threading.Semaphore(0)
+        self._open = threading.Event()
+        self._lock = threading.Lock()
+        client.meta.events.register(f"before-call.s3.{operation}", self._hold)
+
+    def _hold(self, **_: Any) -> None:
+        with self._lock:
+            self.started += 1
+        self._entered.release()
+        self._open.wait(timeout=60)
+
+    def wait_started(self, count: int) -> None:
+        """Wait until ``count`` more parts are held."""
+        for _ in range(count):
+            assert self._entered.acquire(timeout=30), "a part never started"
+
+    def release(self) -> None:
+        """Let every held part, and every later one, go."""
+        self._open.set()
+
+
+def in_thread(call: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
+    """Run ``call`` in a new thread; returns the thread and where its exception lands."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+@contextlib.contextmanager
+def one_attempt_behind_proxy(
+    moto_server: str, s3_params: Callable[..., dict[str, Any]], s3_admin: Any
+) -> Iterator[tuple[FlakyProxy, S3Driver]]:
+    """A driver with 5 MiB parts that tries each request once, through a proxy that can
+    answer with S3's SlowDown; afterwards the bucket must hold no upload and no object."""
+    proxy = FlakyProxy(moto_server, error=S3_SLOW_DOWN).start()
+    try:
+        params = s3_params(regionendpoint=proxy.endpoint, chunksize=str(5 * MiB))
+        yield proxy, S3Driver(dataclasses.replace(read_settings(params), max_attempts=1))
+        bucket = params["bucket"]
+        assert s3_admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+        assert s3_admin.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+    finally:
+        proxy.stop()
 
 
 def test_a_part_lost_in_flight_fails_commit_and_every_later_call_until_cancel(

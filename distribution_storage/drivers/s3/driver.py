@@ -7,8 +7,7 @@ delimited, paginated ListObjectsV2; ``walk`` is one flat listing put into walk o
 batches of 1,000, never touching a sibling that only shares a prefix; ``move`` and ``copy``
 copy inside S3 (CopyObject, or UploadPartCopy in parallel above
 ``multipartcopythresholdsize`` and always above 5 GiB, aborting on failure). Writers are
-multipart uploads (:mod:`.writer`, with the upload bookkeeping in :mod:`.uploads` and the
-part buffers its writers share in :mod:`.buffers`).
+multipart uploads (:mod:`.writer`, with the upload bookkeeping in :mod:`.uploads`).
 ``redirect_url`` presigns GET/HEAD for 20 minutes,
 against ``redirectendpoint`` when one is set.
 """
@@ -37,7 +36,6 @@ from distribution_storage.driver.errors import PathNotFoundError, StorageDriverE
 from distribution_storage.driver.flat_walk import walk_order
 from distribution_storage.driver.paths import ROOT, is_under, join, walk_key
 from distribution_storage.driver.streams import ReadableStream
-from distribution_storage.drivers.s3.buffers import PartBuffers
 from distribution_storage.drivers.s3.client import (
     S3ErrorContext,
     error_code,
@@ -57,8 +55,6 @@ from distribution_storage.drivers.s3.writer import S3Writer, part_size
 REDIRECT_SECONDS = 20 * 60
 LIST_PAGE_SIZE = 1000
 DELETE_BATCH = 1000
-FREE_BUFFERS_PER_PART = 4
-"""Free part buffers a driver keeps for each part a writer may have in flight."""
 
 
 class S3Driver(StorageDriver):
@@ -86,10 +82,6 @@ class S3Driver(StorageDriver):
         )
         self.errors = S3ErrorContext(settings)
         self.uploads = MultipartUploads(self.client, settings, self.errors)
-        self.part_buffers = PartBuffers(
-            settings.chunksize, keep=FREE_BUFFERS_PER_PART * settings.uploadconcurrency
-        )
-        """The writers' free full-part buffers (:mod:`.buffers`)."""
         self._prefix = settings.key_prefix
         self._equal_parts = equal_parts
         self.list_page_size = LIST_PAGE_SIZE

@@ -5,13 +5,7 @@ Bytes are buffered and sent as parts of exactly the planned size (:func:`part_si
 a stream never runs out of S3's 10,000 parts before S3's 5 TiB object limit). Full parts are
 sent in the background (:class:`BackgroundParts`) while the caller goes on writing, at most
 ``uploadconcurrency`` (2 by default) at once, so a writer holds at most that many parts plus
-one partly filled buffer in memory. A full part goes to botocore as the ``bytearray`` it was
-filled in, without another copy; once its request is over the buffer goes to the driver's
-:class:`~.buffers.PartBuffers`, and a later part of any of its writers is filled in it
-rather than in fresh memory. A part takes a free buffer once it passes 1 MiB (a small
-stream keeps a small buffer of its own; a short last part in a reused buffer is copied
-out), and the driver keeps at most ``4 x uploadconcurrency`` free buffers beside those its
-writers hold, none once no writer uses them. ``close`` sends the buffered tail as one more part and
+one partly filled buffer in memory. ``close`` sends the buffered tail as one more part and
 leaves the upload open; a writer opened with ``append=True`` (in this process or another)
 finds that upload again through ListMultipartUploads and ListParts. S3 only accepts a part
 under 5 MiB as the last one, so a resumed upload whose last part is short is *rebased*
@@ -48,8 +42,6 @@ if TYPE_CHECKING:
 MAX_PARTS = 10_000
 EQUAL_PARTS = 5_000
 GROWTH_STEP = 500
-POOLED_FROM = 1024 * 1024
-"""Bytes of a part from which its buffer is taken from the driver's free part buffers."""
 
 
 def part_size(
@@ -195,11 +187,7 @@ class S3Writer(FileWriter):
         self._key = driver.key(path)
         self._upload_id = upload_id
         self._parts = list(parts or [])
-        # The part being filled is self._buffer[:self._filled]: either a growable bytearray
-        # of exactly that length, or a reused part buffer of the part's size.
         self._buffer = bytearray(buffer)
-        self._filled = len(self._buffer)
-        self._in_pool = False
         self._resumed = upload_id is not None or owns_object
         self._owns_object = owns_object
         self._crc32 = crc32 and upload_id is not None
@@ -209,7 +197,7 @@ class S3Writer(FileWriter):
     def size(self) -> int:
         """Bytes written so far, including those persisted by earlier sessions."""
         sent = sum(part.size for part in self._parts)
-        return sent + self._sending.size + self._filled
+        return sent + self._sending.size + len(self._buffer)
 
     @property
     def parts(self) -> list[Part]:
@@ -219,7 +207,7 @@ class S3Writer(FileWriter):
     @property
     def buffered(self) -> int:
         """Bytes this writer holds in memory: its buffer and the parts under way."""
-        return self._filled + self._sending.size
+        return len(self._buffer) + self._sending.size
 
     def _next_number(self) -> int:
         return len(self._parts) + len(self._sending) + 1
@@ -235,37 +223,22 @@ class S3Writer(FileWriter):
             while view:
                 # Fill the buffer up to the part boundary only, so that a full buffer is
                 # handed to the upload as it is, without copying it again.
-                target = self._next_part_size()
-                room = max(0, target - self._filled)
-                self._fill(view[:room], target)
+                room = max(0, self._next_part_size() - len(self._buffer))
+                self._buffer += view[:room]
                 view = view[room:]
                 self._send_full_parts()
 
-    def _fill(self, data: memoryview, part_size: int) -> None:
-        """Append ``data`` (which fits in the part) to the buffer, moving to a free part
-        buffer of the driver's when the part passes :data:`POOLED_FROM` bytes."""
-        end = self._filled + len(data)
-        if self._filled < POOLED_FROM <= end and len(self._buffer) < end:
-            self._join_pool()
-            reused = self._driver.part_buffers.take(part_size)
-            if reused is not None:
-                reused[: self._filled] = self._buffer
-                self._buffer = reused
-        self._buffer[self._filled : end] = data
-        self._filled = end
-
     def _close(self) -> None:
         self._sending.check()
-        if self._filled:
+        if self._buffer:
             self._make_growable()
             self._send_full_parts()
-            if self._filled:
+            if self._buffer:
                 self._send_part("close")
         elif self._upload_id is None and not self._owns_object:
             # An empty part marks "zero bytes written" for a resumed writer to find.
             self._send_part("close")
         self._sending.drain()
-        self._leave_pool()
 
     def _commit(self) -> None:
         self._sending.check()
@@ -274,24 +247,20 @@ class S3Writer(FileWriter):
                 self._client.put_object(
                     Bucket=self._bucket,
                     Key=self._key,
-                    Body=self._copy_out(self._filled),
+                    Body=bytes(self._buffer),
                     **self._driver.object_options(),
                 )
-            self._leave_pool()
             return
-        if self._filled:
+        if self._buffer:
             self._make_growable()
             self._send_full_parts()
-        if self._filled or not (self._parts or len(self._sending)):
+        if self._buffer or not (self._parts or len(self._sending)):
             self._send_part("commit")
         self._sending.drain()
         self._complete("commit")
-        self._leave_pool()
 
     def _cancel(self) -> None:
         self._sending.settle()
-        self._leave_pool()
-        self._filled = 0
         with s3_errors(self._driver.errors, "cancel", self.path):
             if self._upload_id is not None:
                 self._driver.uploads.abort(
@@ -299,26 +268,8 @@ class S3Writer(FileWriter):
                 )
             if self._owns_object:
                 self._client.delete_object(Bucket=self._bucket, Key=self._key)
+        self._buffer.clear()
         self._upload_id = None
-
-    def _join_pool(self) -> None:
-        if not self._in_pool:
-            self._driver.part_buffers.join()
-            self._in_pool = True
-
-    def _leave_pool(self) -> None:
-        """Drop the buffer (its count stays, for ``size``) and stop using the driver's part
-        buffers, giving it back; every part has settled, so none of this writer's is read."""
-        buffer, self._buffer = self._buffer, bytearray()
-        if self._in_pool:
-            self._driver.part_buffers.give(buffer)
-            self._driver.part_buffers.leave()
-            self._in_pool = False
-
-    def _copy_out(self, size: int) -> bytes:
-        """The first ``size`` buffered bytes, as a copy."""
-        with memoryview(self._buffer) as view:
-            return bytes(view[:size])
 
     def _make_growable(self) -> None:
         """Rebase first if new bytes would follow a part S3 only accepts as the last."""
@@ -327,7 +278,7 @@ class S3Writer(FileWriter):
             self._rebase()
 
     def _send_full_parts(self) -> None:
-        while self._filled >= self._next_part_size():
+        while len(self._buffer) >= self._next_part_size():
             self._send_part("write")
 
     def _send_part(self, operation: str) -> None:
@@ -342,36 +293,26 @@ class S3Writer(FileWriter):
         number = self._next_number()
         if number > MAX_PARTS:
             raise StorageDriverError(f"{operation} {self.path}: more than {MAX_PARTS} parts")
-        size = min(self._filled, self._driver.part_size(number))
-        body: bytes | bytearray
-        if size == len(self._buffer):  # a whole buffer, handed over as it is
-            body, self._buffer, self._filled = self._buffer, bytearray(), 0
-            if len(body) == self._driver.part_buffers.size:
-                self._join_pool()
-        elif size == self._filled:  # a short last part in a reused buffer, which stays
-            body, self._filled = self._copy_out(size), 0
-        else:  # a rebase put more than a part back into the (growable) buffer
+        size = min(len(self._buffer), self._driver.part_size(number))
+        if size == len(self._buffer):
+            body, self._buffer = self._buffer, bytearray()
+        else:  # a rebase put more than a part back into the buffer
             body = self._buffer[:size]
             del self._buffer[:size]
-            self._filled -= size
-        upload_id, crc32, buffers = self._upload_id, self._crc32, self._driver.part_buffers
+        upload_id, crc32 = self._upload_id, self._crc32
 
         def send() -> Part:
-            try:
-                checksum = {"ChecksumCRC32": part_crc32(body)} if crc32 else {}
-                with s3_errors(self._driver.errors, operation, self.path):
-                    response = self._client.upload_part(
-                        Bucket=self._bucket,
-                        Key=self._key,
-                        UploadId=upload_id,
-                        PartNumber=number,
-                        Body=body,
-                        **checksum,
-                    )
-                return Part(number, response["ETag"], len(body), checksum.get("ChecksumCRC32"))
-            finally:
-                # upload_part has returned or given up: botocore reads the body no more
-                buffers.give(body)
+            checksum = {"ChecksumCRC32": part_crc32(body)} if crc32 else {}
+            with s3_errors(self._driver.errors, operation, self.path):
+                response = self._client.upload_part(
+                    Bucket=self._bucket,
+                    Key=self._key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=body,
+                    **checksum,
+                )
+            return Part(number, response["ETag"], len(body), checksum.get("ChecksumCRC32"))
 
         self._sending.submit(len(body), send)
 
@@ -407,8 +348,7 @@ class S3Writer(FileWriter):
             with s3_errors(self._driver.errors, "write", self.path):
                 body = self._client.get_object(Bucket=self._bucket, Key=self._key)["Body"]
                 head = body.read()
-            self._buffer = bytearray(head) + self._copy_out(self._filled)
-            self._filled = len(self._buffer)
+            self._buffer[:0] = head
             return
         self._start_upload(fresh=False, checksum=False)
         self._parts.extend(
