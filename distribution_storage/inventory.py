@@ -104,10 +104,10 @@ def require_registry_store(driver: StorageDriver) -> None:
 
 
 def _walk_if_present(
-    driver: StorageDriver, root: str, prune: WalkPrune | None = None
+    driver: StorageDriver, root: str, prune: WalkPrune | None = None, details: bool = True
 ) -> Iterator[FileInfo]:
     try:
-        yield from driver.walk(root, prune=prune)
+        yield from driver.walk(root, prune=prune, details=details)
     except PathNotFoundError:
         return
 
@@ -119,13 +119,14 @@ def walk_parallel(
     split_depth: int,
     workers: int = DEFAULT_WORKERS,
     prune: WalkPrune | None = None,
+    details: bool = True,
 ) -> Iterator[FileInfo]:
     """Every entry below ``root`` (a missing root has none), in no particular order.
 
     The directories ``split_depth`` levels below ``root`` are walked concurrently on
     ``workers`` threads (bounded by the driver's ``read_concurrency``) -- the 256
     ``blobs/sha256/<xx>`` prefixes, say -- so a store is listed by many requests at once on
-    object stores.
+    object stores. ``details`` is the walk's (False: sizes and times are not read).
     """
     base = len(components(root))
     subtrees: list[str] = []
@@ -139,12 +140,14 @@ def walk_parallel(
             return True
         return False
 
-    yield from _walk_if_present(driver, root, split)
+    yield from _walk_if_present(driver, root, split, details)
     if workers <= 1:  # stream each subtree rather than hold its listing
         for subtree in subtrees:
-            yield from _walk_if_present(driver, subtree, prune)
+            yield from _walk_if_present(driver, subtree, prune, details)
         return
-    walks = map_threaded(lambda top: list(_walk_if_present(driver, top, prune)), subtrees, workers)
+    walks = map_threaded(
+        lambda top: list(_walk_if_present(driver, top, prune, details)), subtrees, workers
+    )
     for entries in walks:
         yield from entries
 
@@ -196,7 +199,12 @@ def scan_blob_digests(
         return info.path.count("/", base) == 2
 
     entries = walk_parallel(
-        driver, BLOBS_ROOT, split_depth=2, workers=workers, prune=is_blob_directory
+        driver,
+        BLOBS_ROOT,
+        split_depth=2,
+        workers=workers,
+        prune=is_blob_directory,
+        details=False,
     )
     for info in entries:
         parts = info.path[base:].split("/")
@@ -223,6 +231,7 @@ def scan_repositories(
     *,
     include_uploads: bool = False,
     layer_directories: bool = False,
+    times: bool = True,
     progress: Progress = no_progress,
     strays: list[str] | None = None,
     workers: int = DEFAULT_WORKERS,
@@ -241,6 +250,10 @@ def scan_repositories(
     listing per repository instead of one per layer. An empty one then counts as a link:
     the directory's time is at least its link's, so a grace period keeps no less, and
     deleting a link that is not there deletes nothing. Elsewhere the links are listed.
+
+    ``times=False`` is for a caller that reads no modification time (GC with no grace
+    period): a driver may then report each time as
+    :data:`~distribution_storage.driver.contract.UNKNOWN_TIME`, and a filesystem stats nothing.
     """
     repositories: dict[str, RepositoryInventory] = {}
     prefix = len(REPOSITORIES_ROOT) + 1
@@ -257,7 +270,9 @@ def scan_repositories(
             return path.count("/", at) == 3
         return not include_uploads and path.endswith("/_uploads")
 
-    entries = walk_parallel(driver, REPOSITORIES_ROOT, split_depth=2, workers=workers, prune=prune)
+    entries = walk_parallel(
+        driver, REPOSITORIES_ROOT, split_depth=2, workers=workers, prune=prune, details=times
+    )
     for info in entries:
         parts = info.path[prefix:].split("/")
         split = next((i for i, part in enumerate(parts) if part.startswith("_")), None)

@@ -73,6 +73,24 @@ class WalkCases(ConformanceBase):
         names = [info.path for info in entries]
         assert names.index(f"{prefix}/a/y-z") < names.index(f"{prefix}/a-b")
 
+    def test_walk_without_details(self, driver: StorageDriver, prefix: str) -> None:
+        """``details=False`` yields the same paths and kinds in the same order, and with a
+        prune and ``start_after`` too; a size it reports is the real one or 0."""
+        files = make_tree(driver, prefix)
+        full = list(driver.walk(prefix))
+        bare = list(driver.walk(prefix, details=False))
+        assert walked(bare) == walked(full) == expected_walk(prefix, files)
+        sizes = {info.path: info.size for info in full}
+        assert all(info.size in (0, sizes[info.path]) for info in bare)
+        pruned, start = f"{prefix}/b/c", f"{prefix}/a-b"
+        expected = walked(
+            list(driver.walk(prefix, start_after=start, prune=lambda i: i.path == pruned))
+        )
+        bare_resumed = driver.walk(
+            prefix, start_after=start, prune=lambda i: i.path == pruned, details=False
+        )
+        assert walked(list(bare_resumed)) == expected
+
     def test_walk_of_a_subdirectory(self, driver: StorageDriver, prefix: str) -> None:
         """Walking a directory yields only what lies below it, never a prefix sibling."""
         files = make_tree(driver, prefix)

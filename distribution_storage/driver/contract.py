@@ -21,12 +21,13 @@ from types import TracebackType
 from typing import Any, BinaryIO, ClassVar, Self
 
 from distribution_storage.driver.errors import PathNotFoundError, WriterClosedError
-from distribution_storage.driver.fileinfo import FileInfo, WalkPrune
+from distribution_storage.driver.fileinfo import UNKNOWN_TIME, FileInfo, WalkPrune
 from distribution_storage.driver.paths import ROOT
 from distribution_storage.driver.walking import walk_listing
 
 __all__ = [
     "COPY_BUFFER_SIZE",
+    "UNKNOWN_TIME",
     "Capability",
     "FileInfo",
     "FileWriter",
@@ -237,15 +238,19 @@ class StorageDriver(ABC):
         *,
         start_after: str | None = None,
         prune: WalkPrune | None = None,
+        details: bool = True,
     ) -> Iterator[FileInfo]:
         """Every file and directory below ``path``, depth first, children in byte order.
 
         ``start_after`` resumes after that path in walk order (it need not exist, nor lie
         under ``path``). ``prune`` is asked about each yielded directory; True skips its
         subtree. Stop early by leaving the loop. Entries removed while the walk runs are
-        passed over. This generic version lists each directory with :meth:`list_infos`
-        (by default ``list`` plus one ``stat`` per entry); see
-        :func:`distribution_storage.driver.walking.walk_listing`.
+        passed over. ``details=False`` says the caller reads no size and no time: a driver
+        that would pay a call per entry for them (a filesystem: one ``stat``) may then
+        report size 0 and :data:`UNKNOWN_TIME`; paths and kinds are exact either way. This
+        generic version lists each directory with :meth:`list_infos` (by default ``list``
+        plus one ``stat`` per entry, which also tells the kind, so ``details`` changes
+        nothing here); see :func:`distribution_storage.driver.walking.walk_listing`.
         """
         return walk_listing(self._infos, path, start_after=start_after, prune=prune)
 

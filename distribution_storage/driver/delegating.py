@@ -80,8 +80,9 @@ class DelegatingDriver(StorageDriver):
         *,
         start_after: str | None = None,
         prune: WalkPrune | None = None,
+        details: bool = True,
     ) -> Iterator[FileInfo]:
-        return self.inner.walk(path, start_after=start_after, prune=prune)
+        return self.inner.walk(path, start_after=start_after, prune=prune, details=details)
 
     def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         return self.inner.delete_many(paths)

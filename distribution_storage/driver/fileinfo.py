@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,10 @@ class FileInfo:
     mod_time: datetime
     is_dir: bool
 
+
+UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+"""The modification time ``walk`` reports when asked for no details (``details=False``) by a
+driver that would pay a call per entry to learn it."""
 
 WalkPrune = Callable[[FileInfo], bool]
 """Called with each directory ``walk`` yields; returning True skips that directory's subtree."""

@@ -121,12 +121,15 @@ class ValidatingDriver(DelegatingDriver):
         *,
         start_after: str | None = None,
         prune: WalkPrune | None = None,
+        details: bool = True,
     ) -> Iterator[FileInfo]:
         path = self._path(path, allow_root=True)
         if start_after is not None:
             start_after = self._path(start_after, allow_root=True)
         entries = self._errors.call(
-            "walk", path, lambda: self.inner.walk(path, start_after=start_after, prune=prune)
+            "walk",
+            path,
+            lambda: self.inner.walk(path, start_after=start_after, prune=prune, details=details),
         )
         return self._translated_iter(entries, path)
 

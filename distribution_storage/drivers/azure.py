@@ -291,6 +291,7 @@ class AzureDriver(StorageDriver):
         *,
         start_after: str | None = None,
         prune: WalkPrune | None = None,
+        details: bool = True,
     ) -> Iterator[FileInfo]:
         """Depth first, one hierarchical listing per directory entered."""
         return walk_listing(

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO, Self
 
 from distribution_storage.driver.contract import (
+    UNKNOWN_TIME,
     Capability,
     FileInfo,
     FileWriter,
@@ -259,7 +260,7 @@ class FilesystemDriver(StorageDriver):
 
     def list_infos(self, path: str) -> builtins.list[FileInfo] | None:
         """Children with their file info from one ``scandir`` (symbolic links left out)."""
-        return self._scan(path, self._full(path))
+        return self._scan(path, self._full(path), details=True)
 
     def walk(
         self,
@@ -267,24 +268,29 @@ class FilesystemDriver(StorageDriver):
         *,
         start_after: str | None = None,
         prune: WalkPrune | None = None,
+        details: bool = True,
     ) -> Iterator[FileInfo]:
         """The generic walk over ``scandir``; the root of the walk is checked once, and the
-        directories below it are reached without following a link, so need no check."""
+        directories below it are reached without following a link, so need no check.
+        Without ``details`` no entry is stat'ed: ``scandir`` tells the kinds."""
         top = self._full(path)
 
         def scan(directory: str) -> builtins.list[FileInfo]:
-            if directory == path:
-                return self._scan(path, top)
-            return self._scan(directory, self._local(directory))
+            full = top if directory == path else self._local(directory)
+            return self._scan(directory, full, details=details)
 
         return walk_listing(scan, path, start_after=start_after, prune=prune)
 
-    def _scan(self, path: str, full: str) -> builtins.list[FileInfo]:
+    def _scan(self, path: str, full: str, *, details: bool) -> builtins.list[FileInfo]:
         infos = []
         try:
             with os.scandir(full) as entries:
                 for entry in entries:
                     if not is_valid_component(entry.name) or entry.is_symlink():
+                        continue
+                    if not details:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                        infos.append(FileInfo(join(path, entry.name), 0, UNKNOWN_TIME, is_dir))
                         continue
                     st = entry.stat(follow_symlinks=False)
                     is_dir = stat.S_ISDIR(st.st_mode)

@@ -415,6 +415,7 @@ class GCSDriver(StorageDriver):
         *,
         start_after: str | None = None,
         prune: WalkPrune | None = None,
+        details: bool = True,
     ) -> Iterator[FileInfo]:
         """Every entry below ``path``, in walk order.
 

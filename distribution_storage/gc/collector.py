@@ -106,7 +106,11 @@ def collect_garbage(
     require_registry_store(counting)
     blobs = scan_blob_digests(counting, progress=progress, workers=workers)
     repositories = scan_repositories(
-        counting, layer_directories=True, progress=progress, workers=workers
+        counting,
+        layer_directories=True,
+        times=grace_period > 0,  # no time is compared without a grace period
+        progress=progress,
+        workers=workers,
     )
     cache = ManifestCache(counting, blobs)
     lap("inventory")

@@ -192,7 +192,7 @@ class LinkedBlobStore:
     def __iter__(self) -> Iterator[Digest]:
         """The digests linked here (whether or not their data is stored), from one walk."""
         try:
-            for info in self.driver.walk(self.root):
+            for info in self.driver.walk(self.root, details=False):
                 if not info.is_dir:
                     digest = digest_of_link_dir(self.root, info.path)
                     if digest is not None:

@@ -92,7 +92,9 @@ def repository_names(driver: StorageDriver, *, last: str | None = None) -> Itera
         check_name(last)
         start_after = f"{REPOSITORIES_ROOT}/{last}"
     try:
-        entries = driver.walk(REPOSITORIES_ROOT, start_after=start_after, prune=_skip_reserved)
+        entries = driver.walk(
+            REPOSITORIES_ROOT, start_after=start_after, prune=_skip_reserved, details=False
+        )
         for name in _in_name_order(entries):
             if last is None or _name_key(name) > _name_key(last):
                 yield name

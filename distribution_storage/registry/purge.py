@@ -66,7 +66,7 @@ def iter_uploads(driver: StorageDriver, *, now: datetime | None = None) -> Itera
     now = now or datetime.now(UTC)
     prefix = REPOSITORIES_ROOT + "/"
     try:
-        for info in driver.walk(REPOSITORIES_ROOT, prune=_skip_reserved):
+        for info in driver.walk(REPOSITORIES_ROOT, prune=_skip_reserved, details=False):
             if not info.is_dir or not info.path.endswith("/_uploads"):
                 continue
             name = info.path[len(prefix) : -len("/_uploads")]

@@ -81,7 +81,7 @@ class TagStore:
         try:
             return sorted(
                 digest
-                for info in self.driver.walk(root)
+                for info in self.driver.walk(root, details=False)
                 if not info.is_dir and (digest := digest_of_link_dir(root, info.path)) is not None
             )
         except PathNotFoundError:

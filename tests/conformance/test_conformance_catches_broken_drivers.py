@@ -60,6 +60,7 @@ class StringOrderWalkDriver(InMemoryDriver):
         *,
         start_after: str | None = None,
         prune: WalkPrune | None = None,
+        details: bool = True,
     ) -> Iterator[FileInfo]:
         entries = sorted(super().walk(path, prune=prune), key=lambda info: info.path)
         return iter([e for e in entries if start_after is None or e.path > start_after])
@@ -128,6 +129,7 @@ class PruneIgnoringDriver(InMemoryDriver):
         *,
         start_after: str | None = None,
         prune: WalkPrune | None = None,
+        details: bool = True,
     ) -> Iterator[FileInfo]:
         return super().walk(path, start_after=start_after)
 

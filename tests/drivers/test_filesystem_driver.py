@@ -16,6 +16,7 @@ from distribution_storage import (
     open_driver,
 )
 from distribution_storage.driver import StorageDriver
+from distribution_storage.driver.contract import UNKNOWN_TIME
 
 
 @pytest.fixture
@@ -168,3 +169,18 @@ def test_delete_files_removes_the_empty_directory_of_a_missing_file(
     assert missing == ["/links/empty/link", "/links/none/link"]
     assert not (root / "links" / "empty").exists()
     assert sorted(os.listdir(root / "links" / "full")) == ["other"]
+
+
+def test_a_walk_without_details_stats_nothing(driver: StorageDriver) -> None:
+    """``details=False`` takes kinds from ``scandir`` alone: no entry is stat'ed, so sizes
+    are 0 and times unknown, while a walk with details reports both."""
+    driver.put_content("/a/b/data", b"12345")
+    driver.put_content("/a/c", b"xy")
+    full = {info.path: info for info in driver.walk("/a")}
+    assert full["/a/b/data"].size == 5 and full["/a/b/data"].mod_time > UNKNOWN_TIME
+    bare = list(driver.walk("/a", details=False))
+    assert [(i.path, i.is_dir, i.size, i.mod_time) for i in bare] == [
+        ("/a/b", True, 0, UNKNOWN_TIME),
+        ("/a/b/data", False, 0, UNKNOWN_TIME),
+        ("/a/c", False, 0, UNKNOWN_TIME),
+    ]

@@ -137,9 +137,10 @@ class FaultInjectingDriver(DelegatingDriver):
         *,
         start_after: str | None = None,
         prune: WalkPrune | None = None,
+        details: bool = True,
     ) -> Iterator[FileInfo]:
         self.check("walk", path)
-        return self.inner.walk(path, start_after=start_after, prune=prune)
+        return self.inner.walk(path, start_after=start_after, prune=prune, details=details)
 
     def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         paths = builtins.list(paths)

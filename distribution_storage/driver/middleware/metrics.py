@@ -69,9 +69,11 @@ class CountingDriver(DelegatingDriver):
         *,
         start_after: str | None = None,
         prune: WalkPrune | None = None,
+        details: bool = True,
     ) -> Iterator[FileInfo]:
         return self._count(
-            "walk", lambda: self.inner.walk(path, start_after=start_after, prune=prune)
+            "walk",
+            lambda: self.inner.walk(path, start_after=start_after, prune=prune, details=details),
         )
 
     def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:

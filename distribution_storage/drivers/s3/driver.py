@@ -222,6 +222,7 @@ class S3Driver(StorageDriver):
         *,
         start_after: str | None = None,
         prune: WalkPrune | None = None,
+        details: bool = True,
     ) -> Iterator[FileInfo]:
         """Every file and directory below ``path`` from one flat listing, in walk order."""
         prefix = self._dir_prefix(path)
