@@ -33,6 +33,7 @@ from distribution_storage.layout import (
     blob_data_path,
     digest_of_blob_data_path,
     is_valid_tag,
+    split_repository_path,
 )
 from distribution_storage.layout import ROOT as STORE_ROOT
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
@@ -230,7 +231,7 @@ def scan_repositories(
     driver: StorageDriver,
     *,
     include_uploads: bool = False,
-    layer_directories: bool = False,
+    link_directories: bool = False,
     times: bool = True,
     progress: Progress = no_progress,
     strays: list[str] | None = None,
@@ -243,44 +244,48 @@ def scan_repositories(
     Link directories are listed: distribution deletes a link by its file and leaves the
     directory, so an empty ``<alg>/<hex>`` directory links nothing.
 
-    ``layer_directories`` is GC's cheaper view, for a caller to whom an extra layer link
-    costs nothing: on a driver that lists directory by directory (no ``FLAT_WALK``) and
-    keeps directory times (``DIRECTORY_TIMES``: a filesystem), each ``_layers/<alg>/<hex>``
-    directory is taken for its link, with the directory's time, and is not listed -- one
-    listing per repository instead of one per layer. An empty one then counts as a link:
-    the directory's time is at least its link's, so a grace period keeps no less, and
-    deleting a link that is not there deletes nothing. Elsewhere the links are listed.
+    ``link_directories`` is GC's cheaper view, for a caller to whom an extra link costs
+    nothing: on a driver that lists directory by directory (no ``FLAT_WALK``) and keeps
+    directory times (``DIRECTORY_TIMES``: a filesystem), the directory of each layer link
+    (``_layers/<alg>/<hex>``), tag (``tags/<tag>/current``) and tag history entry
+    (``tags/<tag>/index/<alg>/<hex>``) is taken for its link, with the directory's time,
+    and is not listed -- one listing per repository instead of one per layer, and two
+    fewer per tag. An empty one then counts as a link: the directory's time is at least
+    its link's, so a grace period keeps no less; deleting a link that is not there deletes
+    nothing; and a tag whose link is missing names nothing when GC reads it. Revision links
+    are always listed: an empty revision directory must not keep its manifest.
 
     ``times=False`` is for a caller that reads no modification time (GC with no grace
     period): a driver may then report each time as
     :data:`~distribution_storage.driver.contract.UNKNOWN_TIME`, and a filesystem stats nothing.
     """
     repositories: dict[str, RepositoryInventory] = {}
-    prefix = len(REPOSITORIES_ROOT) + 1
     capabilities = driver.capabilities
     by_directory = (
-        layer_directories
+        link_directories
         and Capability.DIRECTORY_TIMES in capabilities
         and Capability.FLAT_WALK not in capabilities
     )
 
     def prune(info: FileInfo) -> bool:
-        path = info.path
-        if by_directory and (at := path.find("/_layers/", prefix)) > 0:
-            return path.count("/", at) == 3
-        return not include_uploads and path.endswith("/_uploads")
+        split = split_repository_path(info.path)
+        if split is None:
+            return False
+        rest = split[1]
+        if rest == ["_uploads"]:
+            return not include_uploads
+        return by_directory and _is_link_directory(rest)
 
     entries = walk_parallel(
         driver, REPOSITORIES_ROOT, split_depth=2, workers=workers, prune=prune, details=times
     )
     for info in entries:
-        parts = info.path[prefix:].split("/")
-        split = next((i for i, part in enumerate(parts) if part.startswith("_")), None)
-        if split is None or split == 0:
+        split = split_repository_path(info.path)
+        if split is None:
             if not info.is_dir and strays is not None:
                 strays.append(info.path)
             continue
-        name, rest = "/".join(parts[:split]), parts[split:]
+        name, rest = split
         repository = repositories.get(name)
         if repository is None:
             repository = repositories[name] = RepositoryInventory(name)
@@ -291,7 +296,7 @@ def scan_repositories(
             repository.uploads.add(rest[1])
             continue
         if info.is_dir:
-            if by_directory and len(rest) == 3 and rest[0] == "_layers":
+            if by_directory and _is_link_directory(rest):
                 _record(repository, [*rest, "link"], info.mod_time)
             continue
         if not _record(repository, rest, info.mod_time):
@@ -306,6 +311,17 @@ def _digest(algorithm: str, hex_part: str) -> Digest | None:
         return Digest.parse(f"{algorithm}:{hex_part}")
     except DigestInvalidError:
         return None
+
+
+def _is_link_directory(rest: list[str]) -> bool:
+    """Whether ``rest`` (relative to a repository) is the directory of a layer link, a tag's
+    current link or a tag history entry."""
+    match rest:
+        case ["_layers", _, _] | ["_manifests", "tags", _, "current"]:
+            return True
+        case ["_manifests", "tags", _, "index", _, _]:
+            return True
+    return False
 
 
 def _record(repository: RepositoryInventory, rest: list[str], mod_time: datetime) -> bool:

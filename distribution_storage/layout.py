@@ -189,6 +189,19 @@ def repository_path(name: str) -> str:
     return f"{REPOSITORIES_ROOT}/{name}"
 
 
+def split_repository_path(path: str) -> tuple[str, list[str]] | None:
+    """A path below ``repositories/`` as (repository name, its components from the first
+    reserved one: ``_manifests``, ``_layers`` or ``_uploads`` on); None for a path above
+    any reserved component. A name's components never start with ``_``, so the first
+    component that does ends the name; one further down (a tag may be ``_uploads``) does not.
+    """
+    parts = path[len(REPOSITORIES_ROOT) + 1 :].split("/")
+    for index, part in enumerate(parts):
+        if part.startswith("_"):
+            return ("/".join(parts[:index]), parts[index:]) if index else None
+    return None
+
+
 def manifests_root(name: str) -> str:
     """``repositories/<name>/_manifests``: its presence makes a directory a repository."""
     return f"{repository_path(name)}/_manifests"

@@ -107,7 +107,7 @@ def collect_garbage(
     blobs = scan_blob_digests(counting, progress=progress, workers=workers)
     repositories = scan_repositories(
         counting,
-        layer_directories=True,
+        link_directories=True,
         times=grace_period > 0,  # no time is compared without a grace period
         progress=progress,
         workers=workers,
@@ -189,7 +189,7 @@ def _recheck(
     workers: int,
 ) -> list[str]:
     """Walk the repositories again; update and return those whose links changed."""
-    fresh = scan_repositories(driver, layer_directories=True, progress=progress, workers=workers)
+    fresh = scan_repositories(driver, link_directories=True, progress=progress, workers=workers)
     changed = []
     for name, repo in fresh.items():
         old = repositories.get(name)

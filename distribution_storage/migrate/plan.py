@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from distribution_storage.driver.contract import FileInfo, StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.inventory import BlobRecord, scan_blobs
-from distribution_storage.layout import REPOSITORIES_ROOT, Digest, DigestInvalidError, is_valid_tag
+from distribution_storage.layout import (
+    REPOSITORIES_ROOT,
+    Digest,
+    DigestInvalidError,
+    is_valid_tag,
+    split_repository_path,
+)
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
 
 BLOB = "blob"
@@ -113,7 +119,8 @@ def named_link_size(item: RepoFile) -> int | None:
 
 def _walk(driver: StorageDriver, include_uploads: bool) -> Iterator[FileInfo]:
     def prune(info: FileInfo) -> bool:
-        return not include_uploads and info.path.rsplit("/", 1)[-1] == "_uploads"
+        split = split_repository_path(info.path)
+        return not include_uploads and split is not None and split[1] == ["_uploads"]
 
     try:
         yield from driver.walk(REPOSITORIES_ROOT, prune=prune)
@@ -126,14 +133,12 @@ def scan_repository_files(
 ) -> dict[str, RepoFile]:
     """Every file below ``repositories/`` (``_uploads`` only with ``include_uploads``)."""
     files: dict[str, RepoFile] = {}
-    prefix = len(REPOSITORIES_ROOT) + 1
     for info in _walk(driver, include_uploads):
         if info.is_dir:
             continue
-        parts = info.path[prefix:].split("/")
-        split = next((i for i, part in enumerate(parts) if part.startswith("_")), len(parts))
-        name = "/".join(parts[:split])
-        files[info.path] = RepoFile(info.path, info.size, classify(parts[split:]), name)
+        # a file outside any repository's reserved directories belongs to none ("")
+        name, rest = split_repository_path(info.path) or ("", [])
+        files[info.path] = RepoFile(info.path, info.size, classify(rest), name)
         if len(files) % 1000 == 0:
             progress(ProgressUpdate("scanning repositories", len(files)))
     return files

@@ -10,7 +10,12 @@ from distribution_storage import open_driver
 from distribution_storage.driver.contract import Capability
 from distribution_storage.gc import GCReport, collect_garbage
 from distribution_storage.inventory import scan_repositories
-from distribution_storage.layout import Digest, blob_data_path, layer_link_path
+from distribution_storage.layout import (
+    Digest,
+    blob_data_path,
+    layer_link_path,
+    tag_current_link_path,
+)
 from distribution_storage.registry import Registry
 
 
@@ -308,7 +313,7 @@ def test_an_emptied_layer_link_directory_keeps_nothing_and_goes(
     link_directory = layer_link_path("app", unlinked).rsplit("/", 1)[0]
     # Only where a directory's time is its latest change may GC take it for its link.
     by_directory = Capability.DIRECTORY_TIMES in driver.capabilities
-    layers = scan_repositories(driver, layer_directories=True)["app"].layers
+    layers = scan_repositories(driver, link_directories=True)["app"].layers
     assert (unlinked in layers) is by_directory
     gc(registry)
     assert unlinked not in stored(registry)
@@ -338,3 +343,31 @@ def test_a_young_layer_link_directory_keeps_its_blob(tmp_path: Any) -> None:
     os.utime(os.path.dirname(local), (old, old))
     gc(registry, grace_period=3600)
     assert blob not in stored(registry)
+
+
+def test_tags_named_like_reserved_directories_are_tags(registry: Registry, images: Images) -> None:
+    """``_uploads`` and ``_layers`` are valid tags: their images survive ``-m``, and the
+    history of such a tag is seen (its entry for a deleted manifest goes)."""
+    uploads = images.image("app", tag="_uploads")
+    retagged_away = images.image("app", tag="_layers")
+    layers = images.image("app", tag="_layers")  # "_layers" now names this one
+    history = registry.repository("app").tags.history
+    assert retagged_away.digest in history("_layers")
+    gc(registry, delete_untagged=True)
+    assert whole(registry, uploads) and whole(registry, layers)
+    assert gone(registry, retagged_away, shared=frozenset(layers.blobs))
+    assert history("_layers") == [layers.digest]
+    assert history("_uploads") == [uploads.digest]
+
+
+def test_a_tag_directory_without_its_link_names_nothing(
+    registry: Registry, images: Images, driver: Any
+) -> None:
+    """GC may take a tag's ``current`` directory for its link without listing it (on a
+    filesystem); a directory whose link is gone still tags nothing."""
+    kept = images.image("app", tag="v1")
+    untagged = images.image("app", tag="gone")
+    driver.delete(tag_current_link_path("app", "gone"))  # the filesystem keeps the directory
+    gc(registry, delete_untagged=True)
+    assert whole(registry, kept)
+    assert gone(registry, untagged)

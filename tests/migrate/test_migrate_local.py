@@ -158,3 +158,23 @@ def test_progress_reports_blobs_and_bytes_and_registries_are_accepted(fs_store: 
     )
     assert any(u.detail.startswith("eta ") for u in blobs)
     assert any(u.phase == "copying tag-links" for u in updates)
+
+
+def test_tags_named_like_reserved_directories_are_copied(fs_store: Factory) -> None:
+    """A tag may be called ``_uploads`` or ``_layers``: it is a tag, copied with its history,
+    while the repository's real ``_uploads`` stays behind."""
+    source, target = fs_store("a"), fs_store("b")
+    fill(source, repositories=1)
+    repo = Registry(source).repository("team0/service")
+    latest = repo.tags.get("latest")
+    repo.tags.tag("_uploads", latest)
+    repo.tags.tag("_layers", latest)
+    files = tree(source)
+    reserved_tags = [p for p in files if "/tags/_uploads/" in p or "/tags/_layers/" in p]
+    assert len(reserved_tags) == 4  # current and one history entry each
+    migrate(source, target)
+    copied = tree(target)
+    assert all(copied[path] == files[path] for path in reserved_tags)
+    assert any("/service/_uploads/" in path for path in files)
+    assert not any("/service/_uploads/" in path for path in copied)
+    assert Registry(target).repository("team0/service").tags.get("_uploads") == latest
