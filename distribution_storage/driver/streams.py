@@ -50,3 +50,23 @@ class ReadableStream(io.RawIOBase):
                     closer()
             finally:
                 super().close()
+
+
+READ_CHUNK = 64 * 1024
+
+
+def read_at_most(stream: Any, limit: int) -> bytes:
+    """At most ``limit`` bytes from ``stream`` (fewer at its end).
+
+    Read in chunks: ``read(limit)`` on a buffered file allocates ``limit`` bytes first, which
+    for a megabyte limit costs more than reading the small file it is usually asked about.
+    """
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = stream.read(min(READ_CHUNK, left))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
+from distribution_storage.driver.streams import read_at_most
 from distribution_storage.gc.report import GarbageCollectionError
 from distribution_storage.inventory import BlobRecord, RepositoryInventory
 from distribution_storage.layout import Digest, blob_data_path, tag_current_link_path
@@ -79,7 +80,7 @@ class ManifestCache:
         if size_known:
             return self.driver.get_content(path)
         with self.driver.reader(path) as stream:
-            return stream.read(MAX_MANIFEST_SIZE + 1)
+            return read_at_most(stream, MAX_MANIFEST_SIZE + 1)
 
     def get(self, digest: Digest, repository: str) -> ManifestRefs | None:
         """The parsed manifest stored as blob ``digest``, None if the blob has no data;
