@@ -40,8 +40,36 @@ def walk_listing(
     top = list_infos(path)
     if missing_if_empty and not top and path != ROOT:
         raise PathNotFoundError(path)
-    after = walk_key(start_after) if start_after is not None else None
-    return _descend(top, list_infos, after, prune)
+    if start_after is None:
+        return _walk_all(top, list_infos, prune)
+    return _descend(top, list_infos, walk_key(start_after), prune)
+
+
+def _by_name(info: FileInfo) -> str:
+    # Siblings share their parent's path, so their paths compare as their names do: in
+    # code point order, which is UTF-8 byte order.
+    return info.path
+
+
+def _walk_all(
+    top: list[FileInfo], list_infos: ListInfos, prune: WalkPrune | None
+) -> Iterator[FileInfo]:
+    """The walk from the start: one loop over a stack of sorted listings, so an entry is
+    handed straight to the caller rather than up through a generator per level."""
+    stack = [iter(sorted(top, key=_by_name))]
+    while stack:
+        for info in stack[-1]:
+            yield info
+            if not info.is_dir or (prune is not None and prune(info)):
+                continue
+            try:
+                listed = list_infos(info.path)
+            except PathNotFoundError:
+                continue  # removed while the walk ran
+            stack.append(iter(sorted(listed, key=_by_name)))
+            break
+        else:
+            stack.pop()
 
 
 def _descend(
