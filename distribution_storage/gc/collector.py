@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -153,20 +154,20 @@ def collect_garbage(
         marked.update(d for d, mod_time in repo.layers.items() if is_young(mod_time))
 
     candidates = _unmarked_blobs(counting, blobs, marked, workers)
-    deletions = _plan_deletions(repositories, marks, candidates, marked, is_young, report)
+    doomed = _plan_deletions(repositories, marks, candidates, marked, is_young, report)
     if plan is not None:
         allowed = set(plan.deletions)
-        for stale in sorted(allowed - set(deletions)):
+        for stale in sorted(allowed - {item.deletion for item in doomed}):
             where = f"{stale.repository} " if stale.repository else ""
             report.notes.append(f"planned {stale.kind} {where}{stale.digest} is no longer garbage")
-        deletions = [d for d in deletions if d in allowed]
-    report.deletions = sorted(deletions)
+        doomed = [item for item in doomed if item.deletion in allowed]
+    report.deletions = sorted(item.deletion for item in doomed)
     report.repositories = sum(1 for repo in repositories.values() if repo.has_manifests)
     report.manifests = sum(len(repo.revisions) for repo in repositories.values())
     report.blobs = len(blobs)
     report.blobs_marked = len(marked & set(blobs))
     if not dry_run:
-        _sweep(counting, deletions, repositories, workers, progress)
+        _sweep(counting, doomed, workers, progress)
         lap("sweep")
     report.operations = counting.snapshot()
     report.seconds = round(time.monotonic() - started, 3)
@@ -203,6 +204,15 @@ def _recheck(
     return changed
 
 
+@dataclass(frozen=True, slots=True)
+class _Doomed:
+    """A deletion with the files that make it: a revision link and the tag history
+    entries naming it, a layer link, or a blob's data."""
+
+    deletion: Deletion
+    paths: tuple[str, ...]
+
+
 def _plan_deletions(
     repositories: dict[str, RepositoryInventory],
     marks: dict[str, RepositoryMark],
@@ -210,24 +220,30 @@ def _plan_deletions(
     marked: set[Digest],
     is_young: Callable[[datetime], bool],
     report: GCReport,
-) -> list[Deletion]:
-    deletions: list[Deletion] = []
+) -> list[_Doomed]:
+    doomed: list[_Doomed] = []
     for name, mark in marks.items():
-        for digest, reason in sorted(mark.doomed.items()):
-            deletions.append(Deletion("manifest", str(digest), name, reason=reason))
-        for digest in sorted(repositories[name].layers):
+        repo = repositories[name]
+        for digest, reason in mark.doomed.items():
+            paths = [manifest_revision_link_path(name, digest)]
+            paths.extend(
+                tag_index_link_path(name, tag, digest)
+                for tag, history in sorted(repo.tag_history.items())
+                if digest in history
+            )
+            deletion = Deletion("manifest", str(digest), name, reason=reason)
+            doomed.append(_Doomed(deletion, tuple(paths)))
+        for digest in repo.layers:
             if digest not in marked:
-                deletions.append(
-                    Deletion("layer-link", str(digest), name, reason="blob not referenced")
-                )
+                deletion = Deletion("layer-link", str(digest), name, reason="blob not referenced")
+                doomed.append(_Doomed(deletion, (layer_link_path(name, digest),)))
     for record in candidates:
         if is_young(record.mod_time):
             report.kept_by_grace_period += 1
             continue
-        deletions.append(
-            Deletion("blob", str(record.digest), size=record.size, reason="unreferenced")
-        )
-    return deletions
+        deletion = Deletion("blob", str(record.digest), size=record.size, reason="unreferenced")
+        doomed.append(_Doomed(deletion, (blob_data_path(record.digest),)))
+    return doomed
 
 
 def _unmarked_blobs(
@@ -252,36 +268,16 @@ def _unmarked_blobs(
     return sorted(records, key=lambda record: record.digest)
 
 
-def _sweep(
-    driver: StorageDriver,
-    deletions: list[Deletion],
-    repositories: dict[str, RepositoryInventory],
-    workers: int,
-    progress: Progress,
-) -> None:
-    manifest_paths: list[str] = []
-    link_paths: list[str] = []
-    blob_paths: list[str] = []
-    for deletion in deletions:
-        digest = Digest.parse(deletion.digest)
-        if deletion.kind == "manifest":
-            repo = repositories[deletion.repository]
-            manifest_paths.append(manifest_revision_link_path(repo.name, digest))
-            manifest_paths.extend(
-                tag_index_link_path(repo.name, tag, digest)
-                for tag, history in sorted(repo.tag_history.items())
-                if digest in history
-            )
-        elif deletion.kind == "layer-link":
-            link_paths.append(layer_link_path(deletion.repository, digest))
-        else:
-            blob_paths.append(blob_data_path(digest))
+def _sweep(driver: StorageDriver, doomed: list[_Doomed], workers: int, progress: Progress) -> None:
+    by_kind: dict[str, list[str]] = {"manifest": [], "layer-link": [], "blob": []}
+    for item in doomed:
+        by_kind[item.deletion.kind].extend(item.paths)
     done = 0
-    total = len(manifest_paths) + len(link_paths) + len(blob_paths)
+    total = sum(len(paths) for paths in by_kind.values())
     for phase, paths in (
-        ("deleting manifests", manifest_paths),
-        ("deleting layer links", link_paths),
-        ("deleting blobs", blob_paths),
+        ("deleting manifests", by_kind["manifest"]),
+        ("deleting layer links", by_kind["layer-link"]),
+        ("deleting blobs", by_kind["blob"]),
     ):
         batches = [paths[i : i + DELETE_BATCH] for i in range(0, len(paths), DELETE_BATCH)]
         progress(ProgressUpdate(phase, done, total))
