@@ -195,11 +195,11 @@ def split_repository_path(path: str) -> tuple[str, list[str]] | None:
     any reserved component. A name's components never start with ``_``, so the first
     component that does ends the name; one further down (a tag may be ``_uploads``) does not.
     """
-    parts = path[len(REPOSITORIES_ROOT) + 1 :].split("/")
-    for index, part in enumerate(parts):
-        if part.startswith("_"):
-            return ("/".join(parts[:index]), parts[index:]) if index else None
-    return None
+    relative = path[len(REPOSITORIES_ROOT) + 1 :]
+    end = relative.find("/_")
+    if end <= 0 or relative.startswith("_"):
+        return None
+    return relative[:end], relative[end + 1 :].split("/")
 
 
 def manifests_root(name: str) -> str:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from distribution_storage import InvalidPathError, open_driver
 from distribution_storage.driver.paths import check_path, is_under, walk_key
+from distribution_storage.layout import REPOSITORIES_ROOT, split_repository_path
 
 VALID = [
     "/a",
@@ -75,3 +76,15 @@ def test_every_path_built_from_allowed_components_is_valid(parts: list[str]) -> 
             check_path(path)
     else:
         assert check_path(path) == path
+
+
+def test_split_repository_path_ends_the_name_at_its_first_reserved_component() -> None:
+    root = REPOSITORIES_ROOT
+    assert split_repository_path(f"{root}/a/b/_manifests/tags/_uploads/current") == (
+        "a/b",
+        ["_manifests", "tags", "_uploads", "current"],
+    )
+    assert split_repository_path(f"{root}/app/_uploads") == ("app", ["_uploads"])
+    assert split_repository_path(f"{root}/app") is None
+    assert split_repository_path(f"{root}/app/b") is None
+    assert split_repository_path(f"{root}/_layers/x") is None  # no name before it
