@@ -14,10 +14,7 @@
    layer links, then blobs -- so a crash midway leaves only unreferenced blobs behind, never a
    link to a missing blob. The inventory listed the exact files, so they are deleted with
    ``delete_files`` (a thousand keys per request on S3, no listing), in batches spread over
-   the pool. The links go while the unmarked blobs are sized (a stat each where the
-   inventory had no size: a filesystem), which waits on the disk too; a blob that cannot be
-   sized then stops the run before any blob is deleted, the links deleted by then being
-   garbage anyway.
+   the pool.
 
 What the grace period protects: a push in progress (its blobs and links are young), a
 manifest pushed untagged before its index, and any reference written between the inventory
@@ -156,33 +153,22 @@ def collect_garbage(
     for repo in repositories.values():
         marked.update(d for d, mod_time in repo.layers.items() if is_young(mod_time))
 
-    allowed = set(plan.deletions) if plan is not None else None
-
-    def planned(items: list[_Doomed]) -> list[_Doomed]:
-        return items if allowed is None else [item for item in items if item.deletion in allowed]
-
-    found_links = _plan_link_deletions(repositories, marks, marked)
-    links = planned(found_links)
-    with ThreadPoolExecutor(1, thread_name_prefix="gc-sweep-links") as sweeper:
-        sweeping = None if dry_run else sweeper.submit(_sweep, counting, links, workers, progress)
-        candidates = _unmarked_blobs(counting, blobs, marked, workers)
-        found_blobs = _plan_blob_deletions(candidates, is_young, report)
-        doomed_blobs = planned(found_blobs)
-        if sweeping is not None:
-            sweeping.result()
-            _sweep(counting, doomed_blobs, workers, progress)
-            lap("sweep")
-    deletions = [item.deletion for item in links + doomed_blobs]
-    if allowed is not None:
-        found = {item.deletion for item in found_links + found_blobs}
-        for stale in sorted(allowed - found):
+    candidates = _unmarked_blobs(counting, blobs, marked, workers)
+    doomed = _plan_deletions(repositories, marks, candidates, marked, is_young, report)
+    if plan is not None:
+        allowed = set(plan.deletions)
+        for stale in sorted(allowed - {item.deletion for item in doomed}):
             where = f"{stale.repository} " if stale.repository else ""
             report.notes.append(f"planned {stale.kind} {where}{stale.digest} is no longer garbage")
-    report.deletions = sorted(deletions)
+        doomed = [item for item in doomed if item.deletion in allowed]
+    report.deletions = sorted(item.deletion for item in doomed)
     report.repositories = sum(1 for repo in repositories.values() if repo.has_manifests)
     report.manifests = sum(len(repo.revisions) for repo in repositories.values())
     report.blobs = len(blobs)
     report.blobs_marked = len(marked & set(blobs))
+    if not dry_run:
+        _sweep(counting, doomed, workers, progress)
+        lap("sweep")
     report.operations = counting.snapshot()
     report.seconds = round(time.monotonic() - started, 3)
     return report
@@ -227,12 +213,14 @@ class _Doomed:
     paths: tuple[str, ...]
 
 
-def _plan_link_deletions(
+def _plan_deletions(
     repositories: dict[str, RepositoryInventory],
     marks: dict[str, RepositoryMark],
+    candidates: list[BlobRecord],
     marked: set[Digest],
+    is_young: Callable[[datetime], bool],
+    report: GCReport,
 ) -> list[_Doomed]:
-    """The manifest revisions the mark doomed, and the layer links to unmarked blobs."""
     doomed: list[_Doomed] = []
     for name, mark in marks.items():
         repo = repositories[name]
@@ -249,14 +237,6 @@ def _plan_link_deletions(
             if digest not in marked:
                 deletion = Deletion("layer-link", str(digest), name, reason="blob not referenced")
                 doomed.append(_Doomed(deletion, (layer_link_path(name, digest),)))
-    return doomed
-
-
-def _plan_blob_deletions(
-    candidates: list[BlobRecord], is_young: Callable[[datetime], bool], report: GCReport
-) -> list[_Doomed]:
-    """The unmarked blobs older than the grace period (the younger are counted as kept)."""
-    doomed: list[_Doomed] = []
     for record in candidates:
         if is_young(record.mod_time):
             report.kept_by_grace_period += 1
@@ -288,29 +268,23 @@ def _unmarked_blobs(
     return sorted(records, key=lambda record: record.digest)
 
 
-_SWEEP_PHASES = (
-    ("manifest", "deleting manifests"),
-    ("layer-link", "deleting layer links"),
-    ("blob", "deleting blobs"),
-)
-
-
 def _sweep(driver: StorageDriver, doomed: list[_Doomed], workers: int, progress: Progress) -> None:
-    """Delete the files of ``doomed``, kind by kind in the sweep's order."""
-    by_kind: dict[str, list[str]] = {kind: [] for kind, _ in _SWEEP_PHASES}
+    by_kind: dict[str, list[str]] = {"manifest": [], "layer-link": [], "blob": []}
     for item in doomed:
         by_kind[item.deletion.kind].extend(item.paths)
-    for kind, phase in _SWEEP_PHASES:
-        paths = by_kind[kind]
-        if not paths:
-            continue
+    done = 0
+    total = sum(len(paths) for paths in by_kind.values())
+    for phase, paths in (
+        ("deleting manifests", by_kind["manifest"]),
+        ("deleting layer links", by_kind["layer-link"]),
+        ("deleting blobs", by_kind["blob"]),
+    ):
         batches = [paths[i : i + DELETE_BATCH] for i in range(0, len(paths), DELETE_BATCH)]
-        done = 0
-        progress(ProgressUpdate(phase, done, len(paths)))
+        progress(ProgressUpdate(phase, done, total))
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for batch in pool.map(_delete_batch(driver), batches):
                 done += batch
-                progress(ProgressUpdate(phase, done, len(paths)))
+                progress(ProgressUpdate(phase, done, total))
 
 
 def _delete_batch(driver: StorageDriver) -> Callable[[list[str]], int]:
