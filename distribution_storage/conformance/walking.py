@@ -3,8 +3,9 @@
 The order is depth first with children in byte order (so ``/a`` and its subtree come before
 ``/a-b``, which a plain string sort gets wrong), directories can be pruned, a walk can stop
 early and resume with ``start_after`` inside or outside the walked path, entries removed
-during a walk do not break it, empty and missing directories behave, and a directory of
-more than 1,000 entries (a listing page boundary) is walked whole.
+during a walk do not break it, empty and missing directories behave, a directory of more
+than 1,000 entries (a listing page boundary) is walked whole, and a walk without details
+(``details=False``) yields the same paths and kinds.
 """
 
 from __future__ import annotations
