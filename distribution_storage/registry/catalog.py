@@ -23,7 +23,9 @@ def _name_key(name: str) -> tuple[str, ...]:
     return tuple(name.split("/"))
 
 
-def _skip_reserved(info: FileInfo) -> bool:
+def skip_reserved(info: FileInfo) -> bool:
+    """A walk's prune for ``repositories/``: stop at a repository's reserved directories
+    (``_manifests``, ``_layers``, ``_uploads``), where its name has ended."""
     return info.path.rsplit("/", 1)[1].startswith("_")
 
 
@@ -93,7 +95,7 @@ def repository_names(driver: StorageDriver, *, last: str | None = None) -> Itera
         start_after = f"{REPOSITORIES_ROOT}/{last}"
     try:
         entries = driver.walk(
-            REPOSITORIES_ROOT, start_after=start_after, prune=_skip_reserved, details=False
+            REPOSITORIES_ROOT, start_after=start_after, prune=skip_reserved, details=False
         )
         for name in _in_name_order(entries):
             if last is None or _name_key(name) > _name_key(last):

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from distribution_storage.driver.contract import FileInfo, StorageDriver
+from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.layout import REPOSITORIES_ROOT, upload_data_path, upload_started_at_path
+from distribution_storage.registry.catalog import skip_reserved
 from distribution_storage.registry.uploads import parse_started_at
 
 DEFAULT_PURGE_AGE = timedelta(hours=168)
@@ -45,10 +46,6 @@ class PurgeReport:
     pending_aborted: int = 0
 
 
-def _skip_reserved(info: FileInfo) -> bool:
-    return info.path.rsplit("/", 1)[1].startswith("_")
-
-
 def _started_at(driver: StorageDriver, name: str, upload_id: str, now: datetime) -> datetime:
     try:
         text = driver.get_content(upload_started_at_path(name, upload_id))
@@ -66,7 +63,7 @@ def iter_uploads(driver: StorageDriver, *, now: datetime | None = None) -> Itera
     now = now or datetime.now(UTC)
     prefix = REPOSITORIES_ROOT + "/"
     try:
-        for info in driver.walk(REPOSITORIES_ROOT, prune=_skip_reserved, details=False):
+        for info in driver.walk(REPOSITORIES_ROOT, prune=skip_reserved, details=False):
             if not info.is_dir or not info.path.endswith("/_uploads"):
                 continue
             name = info.path[len(prefix) : -len("/_uploads")]
