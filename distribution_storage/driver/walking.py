@@ -40,9 +40,8 @@ def walk_listing(
     top = list_infos(path)
     if missing_if_empty and not top and path != ROOT:
         raise PathNotFoundError(path)
-    if start_after is None:
-        return _walk_all(top, list_infos, prune)
-    return _descend(top, list_infos, walk_key(start_after), prune)
+    after = walk_key(start_after) if start_after is not None else None
+    return _walk(top, list_infos, after, prune)
 
 
 def _by_name(info: FileInfo) -> str:
@@ -51,49 +50,34 @@ def _by_name(info: FileInfo) -> str:
     return info.path
 
 
-def _walk_all(
-    top: list[FileInfo], list_infos: ListInfos, prune: WalkPrune | None
-) -> Iterator[FileInfo]:
-    """The walk from the start: one loop over a stack of sorted listings, so an entry is
-    handed straight to the caller rather than up through a generator per level."""
-    stack = [iter(sorted(top, key=_by_name))]
-    while stack:
-        for info in stack[-1]:
-            yield info
-            if not info.is_dir or (prune is not None and prune(info)):
-                continue
-            try:
-                listed = list_infos(info.path)
-            except PathNotFoundError:
-                continue  # removed while the walk ran
-            stack.append(iter(sorted(listed, key=_by_name)))
-            break
-        else:
-            stack.pop()
-
-
-def _descend(
-    children: list[FileInfo],
+def _walk(
+    top: list[FileInfo],
     list_infos: ListInfos,
     after: tuple[str, ...] | None,
     prune: WalkPrune | None,
 ) -> Iterator[FileInfo]:
-    for info in sorted(children, key=lambda entry: walk_key(entry.path)):
-        key = walk_key(info.path)
-        on_the_way = after is not None and after[: len(key)] == key
-        if after is not None and key <= after and not on_the_way:
-            continue
-        if after is None or key > after:
-            yield info
-            if not info.is_dir or (prune is not None and prune(info)):
-                continue
-            below: tuple[str, ...] | None = None
-        elif info.is_dir:
-            below = after  # an ancestor of start_after: entered, but yielded before
+    """One loop over a stack of sorted listings, so an entry is handed straight to the
+    caller rather than up through a generator per level. A level listed with ``after``
+    (the walk key of ``start_after``) passes over what comes before it and enters, without
+    yielding, the directories on the way to it."""
+    stack = [(iter(sorted(top, key=_by_name)), after)]
+    while stack:
+        entries, after = stack[-1]
+        for info in entries:
+            below = None
+            if after is not None and (key := walk_key(info.path)) <= after:
+                if not (info.is_dir and after[: len(key)] == key):
+                    continue  # before start_after
+                below = after  # on the way to start_after: entered, yielded before
+            else:
+                yield info
+                if not info.is_dir or (prune is not None and prune(info)):
+                    continue
+            try:
+                listed = list_infos(info.path)
+            except PathNotFoundError:
+                continue  # removed while the walk ran
+            stack.append((iter(sorted(listed, key=_by_name)), below))
+            break
         else:
-            continue
-        try:
-            listed = list_infos(info.path)
-        except PathNotFoundError:
-            continue  # removed while the walk ran
-        yield from _descend(listed, list_infos, below, prune)
+            stack.pop()
