@@ -317,9 +317,11 @@ def _is_link_directory(rest: list[str]) -> bool:
     """Whether ``rest`` (relative to a repository) is the directory of a layer link, a tag's
     current link or a tag history entry."""
     match rest:
-        case ["_layers", _, _] | ["_manifests", "tags", _, "current"]:
-            return True
-        case ["_manifests", "tags", _, "index", _, _]:
+        case (
+            ["_layers", _, _]
+            | ["_manifests", "tags", _, "current"]
+            | ["_manifests", "tags", _, "index", _, _]
+        ):
             return True
     return False
 

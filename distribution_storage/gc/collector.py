@@ -228,7 +228,7 @@ def _plan_deletions(
             paths = [manifest_revision_link_path(name, digest)]
             paths.extend(
                 tag_index_link_path(name, tag, digest)
-                for tag, history in sorted(repo.tag_history.items())
+                for tag, history in repo.tag_history.items()
                 if digest in history
             )
             deletion = Deletion("manifest", str(digest), name, reason=reason)
