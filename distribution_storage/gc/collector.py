@@ -54,7 +54,7 @@ from distribution_storage.layout import (
 )
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
 from distribution_storage.registry.registry import Registry
-from distribution_storage.threads import map_threaded
+from distribution_storage.threads import even_batches, map_threaded
 
 DEFAULT_GRACE_PERIOD = 3600.0
 """Seconds: nothing younger than an hour is deleted unless the caller says otherwise."""
@@ -279,7 +279,7 @@ def _sweep(driver: StorageDriver, doomed: list[_Doomed], workers: int, progress:
         ("deleting layer links", by_kind["layer-link"]),
         ("deleting blobs", by_kind["blob"]),
     ):
-        batches = [paths[i : i + DELETE_BATCH] for i in range(0, len(paths), DELETE_BATCH)]
+        batches = even_batches(paths, workers, DELETE_BATCH)
         progress(ProgressUpdate(phase, done, total))
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for batch in pool.map(_delete_batch(driver), batches):
@@ -287,8 +287,8 @@ def _sweep(driver: StorageDriver, doomed: list[_Doomed], workers: int, progress:
                 progress(ProgressUpdate(phase, done, total))
 
 
-def _delete_batch(driver: StorageDriver) -> Callable[[list[str]], int]:
-    def run(paths: list[str]) -> int:
+def _delete_batch(driver: StorageDriver) -> Callable[[Sequence[str]], int]:
+    def run(paths: Sequence[str]) -> int:
         # The inventory listed these exact files, so no listing is needed to delete them;
         # one that is already gone is the outcome we want.
         driver.delete_files(paths)

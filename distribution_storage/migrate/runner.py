@@ -46,6 +46,7 @@ from distribution_storage.migrate.plan import (
 from distribution_storage.migrate.report import Failure, MigrationError, MigrationReport
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
 from distribution_storage.registry.registry import Registry
+from distribution_storage.threads import even_batches
 
 DEFAULT_WORKERS = 8
 DELETE_BATCH = 1000
@@ -290,12 +291,10 @@ class _Run:
         if self.dry_run:
             return
         for batch_paths in (sorted(set(paths)), blob_paths):
-            batches = [
-                batch_paths[i : i + DELETE_BATCH] for i in range(0, len(batch_paths), DELETE_BATCH)
-            ]
+            batches = even_batches(batch_paths, self.workers, DELETE_BATCH)
             self._parallel(batches, self._delete_batch, "deleting extraneous objects")
 
-    def _delete_batch(self, paths: list[str]) -> None:
+    def _delete_batch(self, paths: Sequence[str]) -> None:
         self.target.delete_many(paths)  # an already-missing path is the outcome we want
 
 

@@ -1,13 +1,17 @@
-"""map_threaded: results in order; inline with one worker; a failure reaches the caller."""
+"""map_threaded: results in order; inline with one worker; a failure reaches the caller.
+even_batches: every item once, in order, no batch over the limit, every round full."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from distribution_storage.threads import map_threaded
+from distribution_storage.threads import even_batches, map_threaded
 
 
 def test_one_worker_runs_every_call_in_the_callers_thread() -> None:
@@ -38,3 +42,31 @@ def test_a_failing_call_raises_in_the_caller_after_the_results_before_it(workers
     assert [next(results) for _ in range(3)] == [0, 1, 2]
     with pytest.raises(ValueError, match="three"):
         next(results)
+
+
+@given(
+    count=st.integers(min_value=0, max_value=5000),
+    workers=st.integers(min_value=1, max_value=16),
+    limit=st.integers(min_value=1, max_value=1000),
+)
+def test_even_batches_cover_the_items_within_the_limit(
+    count: int, workers: int, limit: int
+) -> None:
+    items = list(range(count))
+    batches = even_batches(items, workers, limit)
+    assert [item for batch in batches for item in batch] == items
+    assert all(0 < len(batch) <= limit for batch in batches)
+    # No more rounds of ``workers`` threads than slicing by the limit would take.
+    rounds = math.ceil(len(batches) / workers)
+    assert rounds == math.ceil(math.ceil(count / limit) / workers)
+    # Every batch but the last has the same size.
+    assert len({len(batch) for batch in batches[:-1]}) <= 1
+
+
+def test_even_batches_fill_every_round() -> None:
+    """Ten thousand deletions on eight threads: two full rounds, not a third of two."""
+    batches = even_batches(list(range(10_000)), 8, 1000)
+    assert [len(batch) for batch in batches] == [625] * 16
+    assert [len(batch) for batch in even_batches(list(range(20_000)), 8, 1000)] == [834] * 23 + [
+        818
+    ]
