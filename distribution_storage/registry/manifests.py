@@ -6,7 +6,9 @@ is linked in the repository and every child manifest is one of the repository's 
 then stores the bytes as a blob, writes the revision link and, with a tag, the tag. Getting
 one re-checks its digest (it is small), so a corrupted store is reported rather than served.
 Deleting removes the revision link and the tags naming it; the bytes stay until GC. The OCI
-referrers of a manifest are the repository's manifests whose ``subject`` is it.
+referrers of a manifest are the repository's manifests whose ``subject`` is it; what each
+manifest refers to is remembered (:mod:`distribution_storage.registry.subjects`), so a query
+reads only the manifests it has not met.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from distribution_storage.registry.mediatypes import (
     ParsedManifest,
     parse_manifest,
 )
+from distribution_storage.registry.subjects import UNKNOWN, Referrer, SubjectCache
 from distribution_storage.registry.tags import TagStore
 
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
@@ -70,18 +73,30 @@ class Manifest:
             annotations=self.parsed.annotations or None,
         )
 
+    def referrer(self) -> Referrer | None:
+        """Its subject's digest and its own descriptor, if it has a subject."""
+        subject = self.subject
+        return None if subject is None else Referrer(subject.digest, self.descriptor())
+
 
 class ManifestStore:
     """One repository's manifests."""
 
     def __init__(
-        self, blobs: BlobStore, layers: LinkedBlobStore, revisions: LinkedBlobStore, tags: TagStore
+        self,
+        blobs: BlobStore,
+        layers: LinkedBlobStore,
+        revisions: LinkedBlobStore,
+        tags: TagStore,
+        subjects: SubjectCache | None = None,
     ) -> None:
         self.blobs = blobs
         self.layers = layers
         self.revisions = revisions
         self.tags = tags
         self.name = revisions.name
+        self.subjects = SubjectCache() if subjects is None else subjects
+        """What the manifests met so far refer to (shared by a registry's repositories)."""
 
     def exists(self, digest: Digest) -> bool:
         """Tell whether the manifest is linked in this repository and stored."""
@@ -129,7 +144,9 @@ class ManifestStore:
         self.revisions.link(stored.digest)
         if tag is not None:
             self.tags.tag(tag, stored.digest)
-        return Manifest(stored.digest, payload, parsed)
+        manifest = Manifest(stored.digest, payload, parsed)
+        self.subjects.remember(manifest.digest, manifest.referrer())
+        return manifest
 
     def delete(self, digest: Digest) -> None:
         """Remove the manifest's revision link and every tag naming it; data stays for GC."""
@@ -146,18 +163,22 @@ class ManifestStore:
     def referrers(self, digest: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
         """Descriptors of the manifests here whose ``subject`` is ``digest`` (OCI referrers).
 
-        Reads every manifest of the repository; ``artifact_type`` filters the result.
+        Lists the repository's revisions and reads those whose subject is not yet known;
+        ``artifact_type`` filters the result. A manifest that cannot be read is left out.
         """
         found = []
         for revision in self:
-            try:
-                manifest = self.get(revision)
-            except (ManifestUnknownError, ManifestInvalidError):
+            referrer = self.subjects.get(revision)
+            if referrer is UNKNOWN:
+                try:
+                    manifest = self.get(revision)
+                except (ManifestUnknownError, ManifestInvalidError):
+                    continue
+                referrer = manifest.referrer()
+                self.subjects.remember(revision, referrer)
+            if not isinstance(referrer, Referrer) or referrer.subject != digest:
                 continue
-            subject = manifest.subject
-            if subject is None or subject.digest != digest:
+            if artifact_type is not None and referrer.descriptor.artifact_type != artifact_type:
                 continue
-            if artifact_type is not None and manifest.parsed.artifact_type != artifact_type:
-                continue
-            found.append(manifest.descriptor())
+            found.append(referrer.descriptor)
         return sorted(found, key=lambda d: str(d.digest))

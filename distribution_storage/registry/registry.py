@@ -28,6 +28,7 @@ from distribution_storage.registry.catalog import catalog, repository_names
 from distribution_storage.registry.errors import TagInvalidError
 from distribution_storage.registry.manifests import ManifestStore
 from distribution_storage.registry.purge import DEFAULT_PURGE_AGE, PurgeReport, purge_uploads
+from distribution_storage.registry.subjects import DEFAULT_CAPACITY, SubjectCache
 from distribution_storage.registry.tags import TagStore
 from distribution_storage.registry.uploads import LiveHashes, UploadStore
 
@@ -44,7 +45,9 @@ class Repository:
         self.revisions = LinkedBlobStore(registry.blobs, self.name, revisions_root(self.name))
         """Manifest revision links (the manifests' own blobs)."""
         self.tags = TagStore(driver, self.name, self.revisions)
-        self.manifests = ManifestStore(registry.blobs, self.blobs, self.revisions, self.tags)
+        self.manifests = ManifestStore(
+            registry.blobs, self.blobs, self.revisions, self.tags, registry.subjects
+        )
         self.uploads = UploadStore(registry.blobs, self.blobs, registry.live_hashes)
 
     def exists(self) -> bool:
@@ -73,12 +76,17 @@ class Repository:
 class Registry:
     """A registry's storage: the global blob store and its repositories."""
 
-    def __init__(self, driver: StorageDriver) -> None:
+    def __init__(
+        self, driver: StorageDriver, *, subject_cache_size: int = DEFAULT_CAPACITY
+    ) -> None:
         self.driver = validated(driver)
         self.blobs = BlobStore(self.driver)
         """The global blob store (every blob, whatever repository links it)."""
         self.live_hashes = LiveHashes()
         """Hash objects of this instance's open uploads, so continuing needs no re-read."""
+        self.subjects = SubjectCache(subject_cache_size)
+        """What the manifests met so far refer to, for referrers queries: a manifest's
+        digest fixes its content, so this is never stale; ``subject_cache_size`` bounds it."""
 
     def repository(self, name: str) -> Repository:
         """The repository ``name`` (validated by the OCI rules; it need not exist yet)."""

@@ -8,6 +8,7 @@ import pytest
 from support.manifests import descriptor, image_manifest, index_manifest, push_blob
 
 from distribution_storage.driver.contract import StorageDriver
+from distribution_storage.driver.middleware.metrics import CountingDriver
 from distribution_storage.layout import (
     Digest,
     blob_data_path,
@@ -231,6 +232,62 @@ def test_referrers_are_manifests_whose_subject_is_it(registry: Registry) -> None
     only = repo.manifests.referrers(image.digest, artifact_type="application/x-sbom")
     assert [d.digest for d in only] == [sbom.digest]
     assert repo.manifests.referrers(sig.digest) == []
+
+
+def _reads(counting: CountingDriver) -> int:
+    counts = counting.snapshot()
+    return counts.get("get_content", 0) + counts.get("reader", 0)
+
+
+def test_referrers_read_each_manifest_once(driver: StorageDriver) -> None:
+    """A second query reads no manifest; one pushed or deleted by another registry
+    instance (another process) since is seen, and only the new one is read."""
+    writer = Registry(driver).repository("app")
+    image = writer.manifests.put(image_manifest(writer), tag="v1")
+    subject = image.descriptor().to_json()
+    sig = writer.manifests.put(image_manifest(writer, seed="sig", subject=subject))
+    for seed in "abc":
+        writer.manifests.put(image_manifest(writer, seed=seed))
+    counting = CountingDriver(driver)
+    repo = Registry(counting).repository("app")
+
+    assert [d.digest for d in repo.manifests.referrers(image.digest)] == [sig.digest]
+    first = _reads(counting)
+    per_manifest, rest = divmod(first, 5)  # every manifest of the repository, once
+    assert per_manifest >= 1 and rest == 0
+    assert [d.digest for d in repo.manifests.referrers(image.digest)] == [sig.digest]
+    assert _reads(counting) == first
+
+    sbom = writer.manifests.put(image_manifest(writer, seed="sbom", subject=subject))
+    writer.manifests.delete(sig.digest)
+    assert [d.digest for d in repo.manifests.referrers(image.digest)] == [sbom.digest]
+    assert _reads(counting) == first + per_manifest
+
+
+def test_referrers_pushed_through_the_registry_are_known_without_a_read(
+    driver: StorageDriver,
+) -> None:
+    counting = CountingDriver(driver)
+    repo = Registry(counting).repository("app")
+    image = repo.manifests.put(image_manifest(repo), tag="v1")
+    sig = repo.manifests.put(image_manifest(repo, seed="sig", subject=image.descriptor().to_json()))
+    before = _reads(counting)
+    found = repo.manifests.referrers(image.digest)
+    assert found == [sig.descriptor()]
+    assert _reads(counting) == before
+
+
+@pytest.mark.parametrize("size", [0, 1, 2])
+def test_referrers_are_the_same_with_a_tiny_subject_cache(driver: StorageDriver, size: int) -> None:
+    repo = Registry(driver, subject_cache_size=size).repository("app")
+    image = repo.manifests.put(image_manifest(repo), tag="v1")
+    subject = image.descriptor().to_json()
+    expected = sorted(
+        repo.manifests.put(image_manifest(repo, seed=s, subject=subject)).digest for s in "xyz"
+    )
+    for _ in range(2):
+        assert [d.digest for d in repo.manifests.referrers(image.digest)] == expected
+    assert len(repo.manifests.subjects) <= size
 
 
 def test_subject_need_not_exist(registry: Registry) -> None:
