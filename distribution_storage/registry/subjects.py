@@ -18,7 +18,8 @@ from distribution_storage.layout import Digest
 from distribution_storage.registry.mediatypes import Descriptor
 
 DEFAULT_CAPACITY: Final = 100_000
-"""Manifests remembered by default: about 15 MiB when every one is a referrer."""
+"""Manifests remembered by default: about 30 MiB, 45 when every one is a referrer (measured
+with tracemalloc, digests included)."""
 
 
 @dataclass(frozen=True, slots=True)
