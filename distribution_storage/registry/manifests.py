@@ -164,7 +164,8 @@ class ManifestStore:
         """Descriptors of the manifests here whose ``subject`` is ``digest`` (OCI referrers).
 
         Lists the repository's revisions and reads those whose subject is not yet known;
-        ``artifact_type`` filters the result. A manifest that cannot be read is left out.
+        ``artifact_type`` filters the result. A manifest that cannot be read is left out (and
+        tried again by the next query).
         """
         found = []
         for revision in self:

@@ -277,6 +277,18 @@ def test_referrers_pushed_through_the_registry_are_known_without_a_read(
     assert _reads(counting) == before
 
 
+def test_an_unreadable_referrer_is_left_out_and_read_again_later(driver: StorageDriver) -> None:
+    writer = Registry(driver).repository("app")
+    image = writer.manifests.put(image_manifest(writer), tag="v1")
+    payload = image_manifest(writer, seed="sig", subject=image.descriptor().to_json())
+    sig = writer.manifests.put(payload)
+    driver.delete(blob_data_path(sig.digest))
+    repo = Registry(driver).repository("app")
+    assert repo.manifests.referrers(image.digest) == []
+    driver.put_content(blob_data_path(sig.digest), payload)
+    assert [d.digest for d in repo.manifests.referrers(image.digest)] == [sig.digest]
+
+
 @pytest.mark.parametrize("size", [0, 1, 2])
 def test_referrers_are_the_same_with_a_tiny_subject_cache(driver: StorageDriver, size: int) -> None:
     repo = Registry(driver, subject_cache_size=size).repository("app")
