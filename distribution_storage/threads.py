@@ -34,6 +34,7 @@ def even_batches(items: Sequence[Item], workers: int, limit: int) -> list[Sequen
     1,000 of which the last two would run on two threads while six wait."""
     if not items:
         return []
-    rounds = math.ceil(math.ceil(len(items) / limit) / max(1, workers))
-    size = math.ceil(len(items) / (rounds * max(1, workers)))
+    workers = max(1, workers)
+    rounds = math.ceil(math.ceil(len(items) / limit) / workers)
+    size = math.ceil(len(items) / (rounds * workers))
     return [items[i : i + size] for i in range(0, len(items), size)]

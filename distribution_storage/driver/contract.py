@@ -27,6 +27,7 @@ from distribution_storage.driver.walking import walk_listing
 
 __all__ = [
     "COPY_BUFFER_SIZE",
+    "DELETE_BATCH",
     "UNKNOWN_TIME",
     "Capability",
     "FileInfo",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 COPY_BUFFER_SIZE = 8 * 1024 * 1024
+DELETE_BATCH = 1000
+"""The most paths a tool hands to one ``delete_files`` or ``delete_many`` call: what one bulk
+delete request takes on S3; a driver whose bulk request takes fewer (Azure: 256) splits it."""
 
 
 class Capability(enum.Enum):

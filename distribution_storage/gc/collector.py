@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from distribution_storage.driver.contract import StorageDriver, read_workers
+from distribution_storage.driver.contract import DELETE_BATCH, StorageDriver, read_workers
 from distribution_storage.driver.middleware.metrics import CountingDriver
 from distribution_storage.driver.wrapper import validated
 from distribution_storage.gc.mark import ManifestCache, RepositoryMark, mark_repository
@@ -59,7 +59,6 @@ from distribution_storage.threads import even_batches, map_threaded
 DEFAULT_GRACE_PERIOD = 3600.0
 """Seconds: nothing younger than an hour is deleted unless the caller says otherwise."""
 DEFAULT_WORKERS = 8
-DELETE_BATCH = 1000
 
 
 def collect_garbage(

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
-from distribution_storage.driver.contract import StorageDriver
+from distribution_storage.driver.contract import DELETE_BATCH, StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.driver.middleware.metrics import CountingDriver
 from distribution_storage.driver.paths import parent_of
@@ -49,7 +49,6 @@ from distribution_storage.registry.registry import Registry
 from distribution_storage.threads import even_batches
 
 DEFAULT_WORKERS = 8
-DELETE_BATCH = 1000
 T = TypeVar("T")
 
 

@@ -88,14 +88,14 @@ class ManifestStore:
         layers: LinkedBlobStore,
         revisions: LinkedBlobStore,
         tags: TagStore,
-        subjects: SubjectCache | None = None,
+        subjects: SubjectCache,
     ) -> None:
         self.blobs = blobs
         self.layers = layers
         self.revisions = revisions
         self.tags = tags
         self.name = revisions.name
-        self.subjects = SubjectCache() if subjects is None else subjects
+        self.subjects = subjects
         """What the manifests met so far refer to (shared by a registry's repositories)."""
 
     def exists(self, digest: Digest) -> bool:
