@@ -9,9 +9,11 @@ credential never appears in them.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc as python_gc
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -77,6 +79,24 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     if args.keyword:
         extra += ["-k", args.keyword]
     return run_conformance(factory, quick=args.quick, extra_pytest_args=extra)
+
+
+@contextlib.contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a whole-store scan (GC, fsck).
+
+    Their inventories are hundreds of thousands of small acyclic objects, and each full pass
+    of the cyclic collector over them holds the interpreter lock while every worker thread
+    waits: 0.2-0.3 s of a 4.5 s GC of 40,000 blobs. Reference counting still frees all of
+    it. A migration, which may run for hours, keeps the collector.
+    """
+    enabled = python_gc.isenabled()
+    python_gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            python_gc.enable()
 
 
 def _progress(args: argparse.Namespace) -> TerminalProgress:
@@ -254,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Storage tools for container registries (distribution's layout).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.set_defaults(whole_store=False)  # True: pause the cyclic collector while it runs
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     drivers = commands.add_parser("drivers", help="list the storage drivers that can be used")
@@ -315,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave an unreadable repository alone, keeping all it links (repeatable)",
     )
     gc.add_argument("--plan", metavar="REPORT.json", help="apply a dry run's JSON report")
-    gc.set_defaults(run=cmd_gc)
+    gc.set_defaults(run=cmd_gc, whole_store=True)
 
     fsck = commands.add_parser(
         "fsck",
@@ -330,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     fsck.add_argument("--json", action="store_true", help="print every finding as JSON")
     fsck.add_argument("--workers", type=int, default=8, help="concurrent requests (default 8)")
     fsck.add_argument("-v", "--verbose", action="store_true", help="print notes one by one")
-    fsck.set_defaults(run=cmd_fsck)
+    fsck.set_defaults(run=cmd_fsck, whole_store=True)
 
     migrate = commands.add_parser(
         "migrate",
@@ -372,7 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        result: int = args.run(args)
+        with _cycle_collector_paused() if args.whole_store else contextlib.nullcontext():
+            result: int = args.run(args)
         return result
     except (StorageDriverError, CommandError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import gc as python_gc
+import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from support.images import Images
 
 from distribution_storage import open_driver
+from distribution_storage.cli import main
 from distribution_storage.layout import Digest
 from distribution_storage.registry import Registry
 
@@ -159,3 +164,41 @@ def test_a_store_that_is_not_a_registry_store_is_refused(tmp_path: Path) -> None
             "/docker/registry/v2 does not exist (check rootdirectory, bucket or container)"
         )
     assert (root / "some" / "file").read_bytes() == b"precious"
+
+
+def test_gc_and_fsck_pause_the_cyclic_collector_only_while_they_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The package's names shadow these modules' names as attributes: fetch the modules.
+    fsck_module = importlib.import_module("distribution_storage.fsck")
+    gc_module = importlib.import_module("distribution_storage.gc")
+
+    config, _, images = make_store(tmp_path)
+    images.image("app", tag="v1")
+    seen: list[tuple[str, bool]] = []
+    collect, check = gc_module.collect_garbage, fsck_module.fsck
+
+    def spy_collect(*args: Any, **kwargs: Any) -> Any:
+        seen.append(("gc", python_gc.isenabled()))
+        return collect(*args, **kwargs)
+
+    def spy_fsck(*args: Any, **kwargs: Any) -> Any:
+        seen.append(("fsck", python_gc.isenabled()))
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(gc_module, "collect_garbage", spy_collect)
+    monkeypatch.setattr(fsck_module, "fsck", spy_fsck)
+    assert python_gc.isenabled()
+    assert main(["gc", str(config), "-q", "--grace-period", "0"]) == 0
+    assert python_gc.isenabled()
+    assert main(["fsck", str(config)]) == 0
+    assert python_gc.isenabled()
+    assert main(["gc", str(tmp_path / "missing.yml")]) == 1  # a failure restores it too
+    assert python_gc.isenabled()
+    assert seen == [("gc", False), ("fsck", False)]
+    python_gc.disable()  # a caller that turned it off keeps it off
+    try:
+        assert main(["gc", str(config), "-q", "--grace-period", "0"]) == 0
+        assert not python_gc.isenabled()
+    finally:
+        python_gc.enable()
