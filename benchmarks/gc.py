@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     registry_binary = shutil.which("docker-registry")
     if registry_binary is None:
         raise SystemExit("docker-registry is not installed (apt-get install docker-registry)")
+    Path(args.directory).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.directory) as scratch:
         work = Path(scratch)
         original = work / "original"

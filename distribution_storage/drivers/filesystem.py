@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import errno
+import io
 import os
 import secrets
 import stat
@@ -211,10 +212,14 @@ class FilesystemDriver(StorageDriver):
 
     def _open_file(self, path: str, offset: int) -> BinaryIO:
         fd = self._open_checked(path, os.O_RDONLY)
-        stream = os.fdopen(fd, "rb")
         try:
-            if stat.S_ISDIR(os.fstat(fd).st_mode):
-                raise PathNotFoundError(path)
+            # A given buffer size spares the tty check an unsized one costs, and the raw
+            # file's own stat refuses a directory (leaving the descriptor to us).
+            stream = os.fdopen(fd, "rb", buffering=io.DEFAULT_BUFFER_SIZE)
+        except IsADirectoryError:
+            os.close(fd)
+            raise PathNotFoundError(path) from None
+        try:
             if offset:
                 stream.seek(offset)
         except BaseException:

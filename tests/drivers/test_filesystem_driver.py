@@ -184,3 +184,18 @@ def test_a_walk_without_details_stats_nothing(driver: StorageDriver) -> None:
         ("/a/b/data", False, 0, UNKNOWN_TIME),
         ("/a/c", False, 0, UNKNOWN_TIME),
     ]
+
+
+def test_reading_a_directory_is_not_found_and_leaks_no_descriptor(
+    driver: StorageDriver, root: Path
+) -> None:
+    driver.put_content("/dir/file", b"x")
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(50):
+        with pytest.raises(PathNotFoundError):
+            driver.reader("/dir")
+        with pytest.raises(PathNotFoundError):
+            driver.get_content("/dir")
+    assert len(os.listdir("/proc/self/fd")) == before
+    with driver.reader("/dir/file", 0) as stream:
+        assert stream.read() == b"x"
