@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from support.images import Image, Images
@@ -296,6 +297,26 @@ def test_report_json_and_summary(registry: Registry, images: Images) -> None:
     assert {d["reason"] for d in body["deletions"]} >= {"untagged", "unreferenced"}
     assert report.summary() == "4 blobs marked, 4 blobs and 1 manifests eligible for deletion"
     assert GCReport.from_json(report.dumps()).deletions == report.deletions
+
+
+def test_report_text_is_the_json_object_with_a_line_per_deletion(
+    registry: Registry, images: Images
+) -> None:
+    images.image("app", tag="v1")
+    images.image("app")
+    report = gc(registry, delete_untagged=True, dry_run=True)
+    report.notes.append('a "quoted" note')
+    text = report.dumps()
+    assert json.loads(text) == report.to_json()
+    rows = [line.strip().rstrip(",") for line in text.splitlines() if '"kind":' in line]
+    assert [json.loads(row) for row in rows] == report.to_json()["deletions"]
+    assert len(rows) == len(report.deletions) == 4 + 1 + 3  # blobs, the manifest, its links
+    report.deletions = []
+    assert json.loads(report.dumps()) == report.to_json()
+    assert json.loads(report.dumps())["deletions"] == []
+    body = report.to_json()
+    body["notes"].append("changed")  # the object is a copy: the report stays as it was
+    assert report.notes == ['a "quoted" note']
 
 
 def _push_blob(registry: Registry, name: str, data: bytes) -> Digest:
