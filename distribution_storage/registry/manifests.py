@@ -114,7 +114,9 @@ class ManifestStore:
         actual = Digest.of(payload, digest.algorithm)
         if actual != digest:
             raise ManifestInvalidError(f"stored manifest {digest} has content of digest {actual}")
-        return Manifest(digest, payload, parse_manifest(payload))
+        manifest = Manifest(digest, payload, parse_manifest(payload))
+        self.subjects.remember(digest, manifest.referrer())
+        return manifest
 
     def put(
         self, payload: bytes, *, media_type: str | None = None, tag: str | None = None
@@ -172,11 +174,9 @@ class ManifestStore:
             referrer = self.subjects.get(revision)
             if referrer is UNKNOWN:
                 try:
-                    manifest = self.get(revision)
+                    referrer = self.get(revision).referrer()  # remembered by get
                 except (ManifestUnknownError, ManifestInvalidError):
                     continue
-                referrer = manifest.referrer()
-                self.subjects.remember(revision, referrer)
             if not isinstance(referrer, Referrer) or referrer.subject != digest:
                 continue
             if artifact_type is not None and referrer.descriptor.artifact_type != artifact_type:

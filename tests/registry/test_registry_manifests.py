@@ -277,6 +277,24 @@ def test_referrers_pushed_through_the_registry_are_known_without_a_read(
     assert _reads(counting) == before
 
 
+def test_referrers_pulled_through_the_registry_are_known_without_a_read(
+    driver: StorageDriver,
+) -> None:
+    writer = Registry(driver).repository("app")
+    image = writer.manifests.put(image_manifest(writer), tag="v1")
+    sig = writer.manifests.put(
+        image_manifest(writer, seed="sig", subject=image.descriptor().to_json())
+    )
+    other = writer.manifests.put(image_manifest(writer, seed="other"))
+    counting = CountingDriver(driver)
+    repo = Registry(counting).repository("app")
+    for digest in (image.digest, sig.digest, other.digest):
+        repo.manifests.get(digest)
+    before = _reads(counting)
+    assert repo.manifests.referrers(image.digest) == [sig.descriptor()]
+    assert _reads(counting) == before
+
+
 def test_an_unreadable_referrer_is_left_out_and_read_again_later(driver: StorageDriver) -> None:
     writer = Registry(driver).repository("app")
     image = writer.manifests.put(image_manifest(writer), tag="v1")
