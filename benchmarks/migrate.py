@@ -136,21 +136,16 @@ def measure(
         client.create_bucket(Bucket=plain_bucket)
         client.create_bucket(Bucket=ours_bucket)
         target = s3_driver(endpoint, ours_bucket)
-
-        def run_plain(bucket: str = plain_bucket) -> None:
-            nonlocal files
+        plain_first = number % 2 == 0
+        for plain_turn in (plain_first, not plain_first):
             started = time.monotonic()
-            files = plain_copy(client, root, bucket, workers)
-            plain_times.append(time.monotonic() - started)
-
-        def run_ours(target: StorageDriver = target) -> None:
-            started = time.monotonic()
-            report = migrate(source, target, workers=workers)
-            our_times.append(time.monotonic() - started)
-            assert report.failed == 0 and report.copied > 0
-
-        for run in (run_plain, run_ours) if number % 2 == 0 else (run_ours, run_plain):
-            run()
+            if plain_turn:
+                files = plain_copy(client, root, plain_bucket, workers)
+                plain_times.append(time.monotonic() - started)
+            else:
+                report = migrate(source, target, workers=workers)
+                our_times.append(time.monotonic() - started)
+        assert report.failed == 0 and report.copied == files
         assert migrate(source, target, workers=workers, dry_run=True).copied == 0
         drop_bucket(client, plain_bucket)
         drop_bucket(client, ours_bucket)

@@ -81,6 +81,12 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     return run_conformance(factory, quick=args.quick, extra_pytest_args=extra)
 
 
+def _progress(args: argparse.Namespace) -> TerminalProgress:
+    progress = TerminalProgress()
+    progress.enabled = progress.enabled and not getattr(args, "quiet", False) and not args.json
+    return progress
+
+
 @contextlib.contextmanager
 def _cycle_collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while GC runs.
@@ -100,12 +106,7 @@ def _cycle_collector_paused() -> Iterator[None]:
             python_gc.enable()
 
 
-def _progress(args: argparse.Namespace) -> TerminalProgress:
-    progress = TerminalProgress()
-    progress.enabled = progress.enabled and not getattr(args, "quiet", False) and not args.json
-    return progress
-
-
+@_cycle_collector_paused()
 def cmd_gc(args: argparse.Namespace) -> int:
     """Mark and sweep the configured store, like ``registry garbage-collect``."""
     from distribution_storage.gc import GCReport, collect_garbage
@@ -275,7 +276,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Storage tools for container registries (distribution's layout).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.set_defaults(pause_collector=False)  # True: no cyclic collection while it runs
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     drivers = commands.add_parser("drivers", help="list the storage drivers that can be used")
@@ -337,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave an unreadable repository alone, keeping all it links (repeatable)",
     )
     gc.add_argument("--plan", metavar="REPORT.json", help="apply a dry run's JSON report")
-    gc.set_defaults(run=cmd_gc, pause_collector=True)
+    gc.set_defaults(run=cmd_gc)
 
     fsck = commands.add_parser(
         "fsck",
@@ -394,8 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with _cycle_collector_paused() if args.pause_collector else contextlib.nullcontext():
-            result: int = args.run(args)
+        result: int = args.run(args)
         return result
     except (StorageDriverError, CommandError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

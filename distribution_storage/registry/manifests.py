@@ -106,6 +106,14 @@ class ManifestStore:
         """The manifest by digest; :class:`ManifestUnknownError` if it is not here."""
         try:
             self.revisions.stat(digest)
+        except (BlobUnknownError, PathNotFoundError):
+            raise ManifestUnknownError(str(digest), self.name) from None
+        return self._read(digest)
+
+    def _read(self, digest: Digest) -> Manifest:
+        """The manifest stored as blob ``digest``, checked and remembered, for a caller that
+        knows it is linked here."""
+        try:
             payload = self.blobs.get(digest, max_size=MAX_MANIFEST_SIZE)
         except (BlobUnknownError, PathNotFoundError):
             raise ManifestUnknownError(str(digest), self.name) from None
@@ -174,7 +182,8 @@ class ManifestStore:
             referrer = self.subjects.get(revision)
             if referrer is UNKNOWN:
                 try:
-                    referrer = self.get(revision).referrer()  # remembered by get
+                    # Just listed as linked: read its blob, not its link again.
+                    referrer = self._read(revision).referrer()
                 except (ManifestUnknownError, ManifestInvalidError):
                     continue
             if not isinstance(referrer, Referrer) or referrer.subject != digest:

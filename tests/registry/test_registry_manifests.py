@@ -255,6 +255,7 @@ def test_referrers_read_each_manifest_once(driver: StorageDriver) -> None:
     first = _reads(counting)
     per_manifest, rest = divmod(first, 5)  # every manifest of the repository, once
     assert per_manifest >= 1 and rest == 0
+    assert counting.snapshot().get("get_content", 0) <= 5  # no link read again per manifest
     assert [d.digest for d in repo.manifests.referrers(image.digest)] == [sig.digest]
     assert _reads(counting) == first
 
