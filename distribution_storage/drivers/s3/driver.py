@@ -36,6 +36,7 @@ from distribution_storage.driver.errors import PathNotFoundError, StorageDriverE
 from distribution_storage.driver.flat_walk import walk_order
 from distribution_storage.driver.paths import ROOT, is_under, join, walk_key
 from distribution_storage.driver.streams import ReadableStream
+from distribution_storage.drivers.s3.buffers import BlockPool
 from distribution_storage.drivers.s3.client import (
     S3ErrorContext,
     error_code,
@@ -85,6 +86,8 @@ class S3Driver(StorageDriver):
         self._prefix = settings.key_prefix
         self._equal_parts = equal_parts
         self.list_page_size = LIST_PAGE_SIZE
+        self.part_blocks = BlockPool(settings.chunksize)
+        """The writers' part buffers, reused from part to part and writer to writer."""
         """Keys per ListObjectsV2 page in ``walk`` (S3's maximum; tests lower it)."""
 
     @classmethod
@@ -445,7 +448,8 @@ class S3Driver(StorageDriver):
         return url
 
     def close(self) -> None:
-        """Close the HTTP connection pools."""
+        """Close the HTTP connection pools and drop the free part buffers."""
+        self.part_blocks.clear()
         self.client.close()
         if self._presigner is not self.client:
             self._presigner.close()

@@ -5,15 +5,16 @@ Bytes are buffered and sent as parts of exactly the planned size (:func:`part_si
 a stream never runs out of S3's 10,000 parts before S3's 5 TiB object limit). Full parts are
 sent in the background (:class:`BackgroundParts`) while the caller goes on writing, at most
 ``uploadconcurrency`` (2 by default) at once, so a writer holds at most that many parts plus
-one partly filled buffer in memory. ``close`` sends the buffered tail as one more part and
-leaves the upload open; a writer opened with ``append=True`` (in this process or another)
-finds that upload again through ListMultipartUploads and ListParts. S3 only accepts a part
-under 5 MiB as the last one, so a resumed upload whose last part is short is *rebased*
-before anything is added: it is completed, a new upload is started for the same key, and
-the object comes back as its first parts (UploadPartCopy), or into the buffer when it is
-under 5 MiB. ``commit`` with nothing sent yet is one PutObject (which is how a zero-byte
-commit works); ``cancel`` waits for the parts in flight, aborts the upload and removes an
-object the rebase left behind.
+one partly filled buffer in memory. Parts are gathered in blocks the driver reuses
+(:mod:`.buffers`): a sent block goes back to the driver's pool for the next part. ``close``
+sends the buffered tail as one more part and leaves the upload open; a writer opened with
+``append=True`` (in this process or another) finds that upload again through
+ListMultipartUploads and ListParts. S3 only accepts a part under 5 MiB as the last one, so a
+resumed upload whose last part is short is *rebased* before anything is added: it is
+completed, a new upload is started for the same key, and the object comes back as its first
+parts (UploadPartCopy), or into the buffer when it is under 5 MiB. ``commit`` with nothing
+sent yet is one PutObject (which is how a zero-byte commit works); ``cancel`` waits for the
+parts in flight, aborts the upload and removes an object the rebase left behind.
 
 With ``checksumalgorithm: crc32`` (the default) an upload the writer starts declares CRC32,
 every part carries its CRC32 in a header (computed here, on the part's sending thread) and
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from distribution_storage.driver.contract import FileWriter
 from distribution_storage.driver.errors import StorageDriverError
+from distribution_storage.drivers.s3.buffers import PartBuffer
 from distribution_storage.drivers.s3.client import s3_errors
 from distribution_storage.drivers.s3.parameters import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
 from distribution_storage.drivers.s3.uploads import Part
@@ -187,7 +189,7 @@ class S3Writer(FileWriter):
         self._key = driver.key(path)
         self._upload_id = upload_id
         self._parts = list(parts or [])
-        self._buffer = bytearray(buffer)
+        self._buffer = PartBuffer(driver.part_blocks, buffer)
         self._resumed = upload_id is not None or owns_object
         self._owns_object = owns_object
         self._crc32 = crc32 and upload_id is not None
@@ -223,9 +225,7 @@ class S3Writer(FileWriter):
             while view:
                 # Fill the buffer up to the part boundary only, so that a full buffer is
                 # handed to the upload as it is, without copying it again.
-                room = max(0, self._next_part_size() - len(self._buffer))
-                self._buffer += view[:room]
-                view = view[room:]
+                view = view[self._buffer.fill(view, self._next_part_size()) :]
                 self._send_full_parts()
 
     def _close(self) -> None:
@@ -239,6 +239,7 @@ class S3Writer(FileWriter):
             # An empty part marks "zero bytes written" for a resumed writer to find.
             self._send_part("close")
         self._sending.drain()
+        self._buffer.release()
 
     def _commit(self) -> None:
         self._sending.check()
@@ -247,7 +248,7 @@ class S3Writer(FileWriter):
                 self._client.put_object(
                     Bucket=self._bucket,
                     Key=self._key,
-                    Body=bytes(self._buffer),
+                    Body=self._buffer.contents(),
                     **self._driver.object_options(),
                 )
             return
@@ -257,6 +258,7 @@ class S3Writer(FileWriter):
         if self._buffer or not (self._parts or len(self._sending)):
             self._send_part("commit")
         self._sending.drain()
+        self._buffer.release()
         self._complete("commit")
 
     def _cancel(self) -> None:
@@ -268,7 +270,7 @@ class S3Writer(FileWriter):
                 )
             if self._owns_object:
                 self._client.delete_object(Bucket=self._bucket, Key=self._key)
-        self._buffer.clear()
+        self._buffer.release()
         self._upload_id = None
 
     def _make_growable(self) -> None:
@@ -293,26 +295,25 @@ class S3Writer(FileWriter):
         number = self._next_number()
         if number > MAX_PARTS:
             raise StorageDriverError(f"{operation} {self.path}: more than {MAX_PARTS} parts")
-        size = min(len(self._buffer), self._driver.part_size(number))
-        if size == len(self._buffer):
-            body, self._buffer = self._buffer, bytearray()
-        else:  # a rebase put more than a part back into the buffer
-            body = self._buffer[:size]
-            del self._buffer[:size]
-        upload_id, crc32 = self._upload_id, self._crc32
+        body, pooled = self._buffer.take(min(len(self._buffer), self._driver.part_size(number)))
+        upload_id, crc32, blocks = self._upload_id, self._crc32, self._driver.part_blocks
 
         def send() -> Part:
-            checksum = {"ChecksumCRC32": part_crc32(body)} if crc32 else {}
-            with s3_errors(self._driver.errors, operation, self.path):
-                response = self._client.upload_part(
-                    Bucket=self._bucket,
-                    Key=self._key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=body,
-                    **checksum,
-                )
-            return Part(number, response["ETag"], len(body), checksum.get("ChecksumCRC32"))
+            try:
+                checksum = {"ChecksumCRC32": part_crc32(body)} if crc32 else {}
+                with s3_errors(self._driver.errors, operation, self.path):
+                    response = self._client.upload_part(
+                        Bucket=self._bucket,
+                        Key=self._key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=body,
+                        **checksum,
+                    )
+                return Part(number, response["ETag"], len(body), checksum.get("ChecksumCRC32"))
+            finally:
+                if pooled and isinstance(body, bytearray):
+                    blocks.release(body)
 
         self._sending.submit(len(body), send)
 
@@ -348,7 +349,7 @@ class S3Writer(FileWriter):
             with s3_errors(self._driver.errors, "write", self.path):
                 body = self._client.get_object(Bucket=self._bucket, Key=self._key)["Body"]
                 head = body.read()
-            self._buffer[:0] = head
+            self._buffer.prepend(head)
             return
         self._start_upload(fresh=False, checksum=False)
         self._parts.extend(
