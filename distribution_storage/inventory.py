@@ -29,7 +29,7 @@ from distribution_storage.layout import (
     BLOBS_ROOT,
     REPOSITORIES_ROOT,
     Digest,
-    DigestInvalidError,
+    DigestTable,
     blob_data_path,
     digest_of_blob_data_path,
     is_valid_tag,
@@ -159,13 +159,16 @@ def scan_blobs(
     progress: Progress = no_progress,
     strays: list[str] | None = None,
     workers: int = DEFAULT_WORKERS,
+    digests: DigestTable | None = None,
 ) -> dict[Digest, BlobRecord]:
-    """Every blob under ``blobs/``, by digest, walking its ``<alg>/<xx>`` prefixes at once."""
+    """Every blob under ``blobs/``, by digest, walking its ``<alg>/<xx>`` prefixes at once;
+    the digests are taken from ``digests`` when given (shared with another scan)."""
     blobs: dict[Digest, BlobRecord] = {}
+    digests = digests if digests is not None else DigestTable()
     for info in walk_parallel(driver, BLOBS_ROOT, split_depth=2, workers=workers):
         if info.is_dir:
             continue
-        digest = digest_of_blob_data_path(info.path)
+        digest = digest_of_blob_data_path(info.path, digests)
         if digest is None:
             if strays is not None:
                 strays.append(info.path)
@@ -182,6 +185,7 @@ def scan_blob_digests(
     *,
     progress: Progress = no_progress,
     workers: int = DEFAULT_WORKERS,
+    digests: DigestTable | None = None,
 ) -> Mapping[Digest, BlobRecord | None]:
     """Every blob of the store, for a caller that needs the size and time of only a few.
 
@@ -189,10 +193,12 @@ def scan_blob_digests(
     every blob's size and time anyway, and this is :func:`scan_blobs`. On one that lists
     directory by directory, the walk stops at each blob's ``<hex>`` directory -- one listing
     per ``<alg>/<xx>`` prefix instead of one per blob -- and the record is None:
-    :func:`blob_record` reads it for the blobs that need it.
+    :func:`blob_record` reads it for the blobs that need it. ``digests`` as for
+    :func:`scan_blobs`.
     """
     if Capability.FLAT_WALK in driver.capabilities:
-        return scan_blobs(driver, progress=progress, workers=workers)
+        return scan_blobs(driver, progress=progress, workers=workers, digests=digests)
+    digests = digests if digests is not None else DigestTable()
     blobs: dict[Digest, BlobRecord | None] = {}
     base = len(BLOBS_ROOT) + 1
 
@@ -210,7 +216,7 @@ def scan_blob_digests(
     for info in entries:
         parts = info.path[base:].split("/")
         is_blob = len(parts) == 3 and info.is_dir and parts[2][:2] == parts[1]
-        if is_blob and (digest := _digest(parts[0], parts[2])):
+        if is_blob and (digest := digests.get(parts[0], parts[2])):
             blobs[digest] = None
             if len(blobs) % 1000 == 0:
                 progress(ProgressUpdate("scanning blobs", len(blobs)))
@@ -236,8 +242,10 @@ def scan_repositories(
     progress: Progress = no_progress,
     strays: list[str] | None = None,
     workers: int = DEFAULT_WORKERS,
+    digests: DigestTable | None = None,
 ) -> dict[str, RepositoryInventory]:
-    """Every repository under ``repositories/`` with its links, from one walk.
+    """Every repository under ``repositories/`` with its links, from one walk; the
+    digests are taken from ``digests`` when given (shared with the blob scan).
 
     A directory that holds only layer links (a first push still under way) is listed too,
     with ``has_manifests`` False: the catalog does not show it, but GC must see its links.
@@ -260,6 +268,7 @@ def scan_repositories(
     :data:`~distribution_storage.driver.contract.UNKNOWN_TIME`, and a filesystem stats nothing.
     """
     repositories: dict[str, RepositoryInventory] = {}
+    digests = digests if digests is not None else DigestTable()
     capabilities = driver.capabilities
     by_directory = (
         link_directories
@@ -297,20 +306,13 @@ def scan_repositories(
             continue
         if info.is_dir:
             if by_directory and _is_link_directory(rest):
-                _record(repository, [*rest, "link"], info.mod_time)
+                _record(repository, [*rest, "link"], info.mod_time, digests)
             continue
-        if not _record(repository, rest, info.mod_time):
+        if not _record(repository, rest, info.mod_time, digests):
             repository.strays.append(info.path)
             if strays is not None:
                 strays.append(info.path)
     return dict(sorted(repositories.items()))
-
-
-def _digest(algorithm: str, hex_part: str) -> Digest | None:
-    try:
-        return Digest.parse(f"{algorithm}:{hex_part}")
-    except DigestInvalidError:
-        return None
 
 
 def _is_link_directory(rest: list[str]) -> bool:
@@ -326,22 +328,24 @@ def _is_link_directory(rest: list[str]) -> bool:
     return False
 
 
-def _record(repository: RepositoryInventory, rest: list[str], mod_time: datetime) -> bool:
+def _record(
+    repository: RepositoryInventory, rest: list[str], mod_time: datetime, digests: DigestTable
+) -> bool:
     """File ``rest`` (relative to the repository) into ``repository``; False for a stray."""
     match rest:
         case ["_manifests", "revisions", algorithm, hex_part, "link"]:
-            if digest := _digest(algorithm, hex_part):
+            if digest := digests.get(algorithm, hex_part):
                 repository.revisions[digest] = mod_time
                 return True
         case ["_manifests", "tags", tag, "current", "link"] if is_valid_tag(tag):
             repository.tags[tag] = mod_time
             return True
         case ["_manifests", "tags", tag, "index", algorithm, hex_part, "link"] if is_valid_tag(tag):
-            if digest := _digest(algorithm, hex_part):
+            if digest := digests.get(algorithm, hex_part):
                 repository.tag_history.setdefault(tag, set()).add(digest)
                 return True
         case ["_layers", algorithm, hex_part, "link"]:
-            if digest := _digest(algorithm, hex_part):
+            if digest := digests.get(algorithm, hex_part):
                 repository.layers[digest] = mod_time
                 return True
         case ["_uploads", *_]:
@@ -358,8 +362,9 @@ def scan_store(
 ) -> StoreInventory:
     """The blobs and repositories of the store behind ``driver``."""
     inventory = StoreInventory()
+    digests = DigestTable()
     inventory.blobs = scan_blobs(
-        driver, progress=progress, strays=inventory.strays, workers=workers
+        driver, progress=progress, strays=inventory.strays, workers=workers, digests=digests
     )
     inventory.repositories = scan_repositories(
         driver,
@@ -367,5 +372,6 @@ def scan_store(
         progress=progress,
         strays=inventory.strays,
         workers=workers,
+        digests=digests,
     )
     return inventory

@@ -125,6 +125,38 @@ class Digest:
         return f"{self.algorithm}:{self.hex}"
 
 
+class DigestTable:
+    """One :class:`Digest` object per distinct digest, however often it is met.
+
+    An inventory meets a blob's digest in its blob directory, in a layer link and revision
+    link of every repository using it, and in the manifests referencing it. Parsed through
+    one table they share one object, and each distinct digest is validated once (a repeat
+    is one dictionary lookup instead of a parse). Safe to share between threads.
+    """
+
+    def __init__(self) -> None:
+        self._by_algorithm: dict[str, dict[str, Digest]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(table) for table in self._by_algorithm.values())
+
+    def get(self, algorithm: str, hex_part: str) -> Digest | None:
+        """The digest ``algorithm:hex_part``, or None if that is not a valid digest."""
+        table = self._by_algorithm.get(algorithm)
+        if table is not None and (known := table.get(hex_part)) is not None:
+            return known
+        try:
+            digest = Digest.parse(f"{algorithm}:{hex_part}")
+        except DigestInvalidError:
+            return None
+        return self.intern(digest)
+
+    def intern(self, digest: Digest) -> Digest:
+        """The table's object equal to ``digest`` (``digest`` itself when it is new)."""
+        table = self._by_algorithm.setdefault(digest.algorithm, {})
+        return table.setdefault(digest.hex, digest)
+
+
 def check_name(name: str) -> str:
     """Return ``name`` if it is a valid repository name, else raise :class:`NameInvalidError`."""
     if not isinstance(name, str) or not name:
@@ -170,15 +202,13 @@ def blob_data_path(digest: Digest) -> str:
     return f"{blob_dir_path(digest)}/data"
 
 
-def digest_of_blob_data_path(path: str) -> Digest | None:
-    """The digest a ``blobs/.../<hex>/data`` path stores, or None for any other path."""
+def digest_of_blob_data_path(path: str, digests: DigestTable | None = None) -> Digest | None:
+    """The digest a ``blobs/.../<hex>/data`` path stores, or None for any other path;
+    taken from ``digests`` when given."""
     parts = path[len(BLOBS_ROOT) + 1 :].split("/") if path.startswith(BLOBS_ROOT + "/") else []
     if len(parts) != 4 or parts[3] != "data" or parts[2][:2] != parts[1]:
         return None
-    try:
-        return Digest.parse(f"{parts[0]}:{parts[2]}")
-    except DigestInvalidError:
-        return None
+    return (digests if digests is not None else DigestTable()).get(parts[0], parts[2])
 
 
 # --- repositories -------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from distribution_storage.inventory import (
 )
 from distribution_storage.layout import (
     Digest,
+    DigestTable,
     blob_data_path,
     layer_link_path,
     manifest_revision_link_path,
@@ -104,15 +105,17 @@ def collect_garbage(
         phase = time.monotonic()
 
     require_registry_store(counting)
-    blobs = scan_blob_digests(counting, progress=progress, workers=workers)
+    digests = DigestTable()  # one object per digest, for the blobs, links and manifests
+    blobs = scan_blob_digests(counting, progress=progress, workers=workers, digests=digests)
     repositories = scan_repositories(
         counting,
         link_directories=True,
         times=grace_period > 0,  # no time is compared without a grace period
         progress=progress,
         workers=workers,
+        digests=digests,
     )
-    cache = ManifestCache(counting, blobs)
+    cache = ManifestCache(counting, blobs, digests)
     lap("inventory")
 
     def mark_all(names: Sequence[str]) -> dict[str, RepositoryMark]:
@@ -140,7 +143,7 @@ def collect_garbage(
     marks = mark_all(list(repositories))
     lap("mark")
     if grace_period > 0:  # with no grace period the registry must be read-only anyway
-        changed = _recheck(counting, repositories, progress, workers)
+        changed = _recheck(counting, repositories, digests, progress, workers)
         if changed:
             marks.update(mark_all(changed))
         lap("recheck")
@@ -185,11 +188,14 @@ def _keep_everything(repo: RepositoryInventory) -> RepositoryMark:
 def _recheck(
     driver: StorageDriver,
     repositories: dict[str, RepositoryInventory],
+    digests: DigestTable,
     progress: Progress,
     workers: int,
 ) -> list[str]:
     """Walk the repositories again; update and return those whose links changed."""
-    fresh = scan_repositories(driver, link_directories=True, progress=progress, workers=workers)
+    fresh = scan_repositories(
+        driver, link_directories=True, progress=progress, workers=workers, digests=digests
+    )
     changed = []
     for name, repo in fresh.items():
         old = repositories.get(name)

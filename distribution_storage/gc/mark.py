@@ -25,7 +25,12 @@ from distribution_storage.driver.errors import PathNotFoundError, StorageDriverE
 from distribution_storage.driver.streams import read_at_most
 from distribution_storage.gc.report import GarbageCollectionError
 from distribution_storage.inventory import BlobRecord, RepositoryInventory
-from distribution_storage.layout import Digest, blob_data_path, tag_current_link_path
+from distribution_storage.layout import (
+    Digest,
+    DigestTable,
+    blob_data_path,
+    tag_current_link_path,
+)
 from distribution_storage.registry.errors import RegistryError
 from distribution_storage.registry.manifests import MAX_MANIFEST_SIZE
 from distribution_storage.registry.mediatypes import parse_manifest
@@ -58,20 +63,23 @@ class ManifestRefs:
 class ManifestCache:
     """Manifest references by digest, shared by every repository (a base image is read once).
 
-    Only the referenced digests are kept, each the very object the inventory already holds
-    when it names a stored blob, so a million blobs cost a million digests, not two.
+    Only the referenced digests are kept, each taken from ``digests``, the table the
+    inventory parsed its digests with: a million blobs cost a million digest objects, not
+    one more for every link and reference naming them.
     """
 
-    def __init__(self, driver: StorageDriver, known: Mapping[Digest, BlobRecord | None]) -> None:
+    def __init__(
+        self,
+        driver: StorageDriver,
+        known: Mapping[Digest, BlobRecord | None],
+        digests: DigestTable | None = None,
+    ) -> None:
         self.driver = driver
+        self.digests = digests if digests is not None else DigestTable()
         self._known = known
         self._refs: dict[Digest, ManifestRefs] = {}
         self._lock = threading.Lock()
         self.reads = 0
-
-    def _interned(self, digest: Digest) -> Digest:
-        record = self._known.get(digest)
-        return record.digest if record is not None else digest
 
     def _read(self, digest: Digest, size_known: bool) -> bytes:
         """The blob's content; with no size from the listing, at most one byte over the
@@ -119,10 +127,11 @@ class ManifestCache:
             raise GarbageCollectionError(
                 f"cannot parse manifest: {exc.detail}", repository=repository, digest=str(digest)
             ) from exc
+        intern = self.digests.intern
         refs = ManifestRefs(
-            tuple(self._interned(d.digest) for d in parsed.blobs),
-            tuple(self._interned(d.digest) for d in parsed.manifests),
-            self._interned(parsed.subject.digest) if parsed.subject is not None else None,
+            tuple(intern(d.digest) for d in parsed.blobs),
+            tuple(intern(d.digest) for d in parsed.manifests),
+            intern(parsed.subject.digest) if parsed.subject is not None else None,
         )
         with self._lock:
             self._refs[digest] = refs
@@ -164,7 +173,7 @@ def mark_repository(
     for tag in repository.tags:
         digest = read_tag(driver, name, tag)
         if digest is not None:
-            mark.tags[tag] = digest
+            mark.tags[tag] = manifests.digests.intern(digest)
 
     parsed: dict[Digest, ManifestRefs] = {}
     missing: set[Digest] = set()
