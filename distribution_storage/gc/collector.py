@@ -211,11 +211,26 @@ def _recheck(
 
 @dataclass(frozen=True, slots=True)
 class _Doomed:
-    """A deletion with the files that make it: a revision link and the tag history
-    entries naming it, a layer link, or a blob's data."""
+    """A deletion with what names its files: the digest, and for a manifest the tags whose
+    history lists it. The paths are made only when the deletion runs (:meth:`paths`), so a
+    plan of millions of deletions holds no path strings."""
 
     deletion: Deletion
-    paths: tuple[str, ...]
+    digest: Digest
+    tags: tuple[str, ...] = ()
+
+    def paths(self) -> list[str]:
+        """The files to delete: a revision link and the tag history entries naming it, a
+        layer link, or a blob's data."""
+        repository, kind = self.deletion.repository, self.deletion.kind
+        if kind == "blob":
+            return [blob_data_path(self.digest)]
+        if kind == "layer-link":
+            return [layer_link_path(repository, self.digest)]
+        return [
+            manifest_revision_link_path(repository, self.digest),
+            *(tag_index_link_path(repository, tag, self.digest) for tag in self.tags),
+        ]
 
 
 def _plan_deletions(
@@ -230,24 +245,19 @@ def _plan_deletions(
     for name, mark in marks.items():
         repo = repositories[name]
         for digest, reason in mark.doomed.items():
-            paths = [manifest_revision_link_path(name, digest)]
-            paths.extend(
-                tag_index_link_path(name, tag, digest)
-                for tag, history in repo.tag_history.items()
-                if digest in history
-            )
+            tags = tuple(tag for tag, history in repo.tag_history.items() if digest in history)
             deletion = Deletion("manifest", str(digest), name, reason=reason)
-            doomed.append(_Doomed(deletion, tuple(paths)))
+            doomed.append(_Doomed(deletion, digest, tags))
         for digest in repo.layers:
             if digest not in marked:
                 deletion = Deletion("layer-link", str(digest), name, reason="blob not referenced")
-                doomed.append(_Doomed(deletion, (layer_link_path(name, digest),)))
+                doomed.append(_Doomed(deletion, digest))
     for record in candidates:
         if is_young(record.mod_time):
             report.kept_by_grace_period += 1
             continue
         deletion = Deletion("blob", str(record.digest), size=record.size, reason="unreferenced")
-        doomed.append(_Doomed(deletion, (blob_data_path(record.digest),)))
+        doomed.append(_Doomed(deletion, record.digest))
     return doomed
 
 
@@ -274,30 +284,31 @@ def _unmarked_blobs(
 
 
 def _sweep(driver: StorageDriver, doomed: list[_Doomed], workers: int, progress: Progress) -> None:
-    by_kind: dict[str, list[str]] = {"manifest": [], "layer-link": [], "blob": []}
+    """Delete manifests, then layer links, then blobs, each kind in batches on ``workers``
+    threads; progress counts deletions."""
+    by_kind: dict[str, list[_Doomed]] = {"manifest": [], "layer-link": [], "blob": []}
     for item in doomed:
-        by_kind[item.deletion.kind].extend(item.paths)
+        by_kind[item.deletion.kind].append(item)
     done = 0
-    total = sum(len(paths) for paths in by_kind.values())
-    for phase, paths in (
+    for phase, items in (
         ("deleting manifests", by_kind["manifest"]),
         ("deleting layer links", by_kind["layer-link"]),
         ("deleting blobs", by_kind["blob"]),
     ):
-        batches = even_batches(paths, workers, DELETE_BATCH)
-        progress(ProgressUpdate(phase, done, total))
+        batches = even_batches(items, workers, DELETE_BATCH)
+        progress(ProgressUpdate(phase, done, len(doomed)))
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for batch in pool.map(_delete_batch(driver), batches):
                 done += batch
-                progress(ProgressUpdate(phase, done, total))
+                progress(ProgressUpdate(phase, done, len(doomed)))
 
 
-def _delete_batch(driver: StorageDriver) -> Callable[[Sequence[str]], int]:
-    def run(paths: Sequence[str]) -> int:
+def _delete_batch(driver: StorageDriver) -> Callable[[Sequence[_Doomed]], int]:
+    def run(items: Sequence[_Doomed]) -> int:
         # The inventory listed these exact files, so no listing is needed to delete them;
         # one that is already gone is the outcome we want.
-        driver.delete_files(paths)
-        return len(paths)
+        driver.delete_files([path for item in items for path in item.paths()])
+        return len(items)
 
     return run
 

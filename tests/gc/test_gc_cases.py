@@ -17,6 +17,7 @@ from distribution_storage.layout import (
     layer_link_path,
     tag_current_link_path,
 )
+from distribution_storage.progress import ProgressUpdate
 from distribution_storage.registry import Registry
 
 
@@ -104,6 +105,17 @@ def test_untagged_manifests_go_only_with_delete_untagged(
     assert whole(registry, tagged)
     assert report.manifests_deleted == 1
     assert not registry.repository("app").manifests.exists(untagged.digest)
+
+
+def test_sweep_progress_counts_deletions_not_files(registry: Registry, images: Images) -> None:
+    old = images.image("app", tag="v1")
+    images.image("app", tag="v1")  # v1 moves on: the old manifest keeps a tag history entry
+    updates: list[ProgressUpdate] = []
+    report = gc(registry, delete_untagged=True, progress=updates.append)
+    assert gone(registry, old)
+    sweep = [u for u in updates if u.phase.startswith("deleting")]
+    # the old manifest is one deletion of two files (revision link, tag history entry)
+    assert sweep[-1].done == sweep[-1].total == len(report.deletions)
 
 
 def test_an_index_with_dangling_references_is_kept(registry: Registry, images: Images) -> None:
