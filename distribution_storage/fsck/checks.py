@@ -40,9 +40,14 @@ from distribution_storage.layout import (
     upload_started_at_path,
 )
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
-from distribution_storage.registry.errors import NameUnknownError, RegistryError
-from distribution_storage.registry.manifests import MAX_MANIFEST_SIZE
-from distribution_storage.registry.mediatypes import parse_manifest
+from distribution_storage.registry.blobs import BlobStore
+from distribution_storage.registry.errors import (
+    BlobUnknownError,
+    NameUnknownError,
+    RegistryError,
+    StoredManifestCorruptError,
+)
+from distribution_storage.registry.manifests import MAX_MANIFEST_SIZE, parse_stored_manifest
 from distribution_storage.registry.registry import Registry
 from distribution_storage.threads import map_threaded
 
@@ -196,19 +201,19 @@ def _check_manifest(
     note: Callable[..., None],
 ) -> None:
     digest = record.digest
-    if record.size > MAX_MANIFEST_SIZE:
+    try:
+        payload = BlobStore(driver).get(digest, max_size=MAX_MANIFEST_SIZE, size=record.size)
+    except BlobUnknownError:
+        damage("manifest-missing", "blob vanished while checking", digest)
+        return
+    except ValueError:
         damage("manifest-invalid", f"{record.size} bytes, over the 4 MiB limit", digest)
         return
     try:
-        payload = driver.get_content(blob_data_path(digest))
-    except PathNotFoundError:
-        damage("manifest-missing", "blob vanished while checking", digest)
-        return
-    if Digest.of(payload, digest.algorithm) != digest:
+        parsed = parse_stored_manifest(digest, payload)
+    except StoredManifestCorruptError:
         damage("blob-corrupt", "manifest content does not match its digest", digest)
         return
-    try:
-        parsed = parse_manifest(payload)
     except RegistryError as exc:
         damage("manifest-invalid", exc.detail, digest)
         return

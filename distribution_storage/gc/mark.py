@@ -22,18 +22,16 @@ from datetime import datetime
 
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
-from distribution_storage.driver.streams import read_at_most
 from distribution_storage.gc.report import GarbageCollectionError
 from distribution_storage.inventory import BlobRecord, RepositoryInventory
 from distribution_storage.layout import (
     Digest,
     DigestTable,
-    blob_data_path,
     tag_current_link_path,
 )
-from distribution_storage.registry.errors import RegistryError
-from distribution_storage.registry.manifests import MAX_MANIFEST_SIZE
-from distribution_storage.registry.mediatypes import parse_manifest
+from distribution_storage.registry.blobs import BlobStore
+from distribution_storage.registry.errors import BlobUnknownError, RegistryError
+from distribution_storage.registry.manifests import MAX_MANIFEST_SIZE, parse_stored_manifest
 
 
 @dataclass
@@ -77,18 +75,10 @@ class ManifestCache:
         self.driver = driver
         self.digests = digests if digests is not None else DigestTable()
         self._known = known
+        self._blobs = BlobStore(driver)
         self._refs: dict[Digest, ManifestRefs] = {}
         self._lock = threading.Lock()
         self.reads = 0
-
-    def _read(self, digest: Digest, size_known: bool) -> bytes:
-        """The blob's content; with no size from the listing, at most one byte over the
-        limit is read (with one, ``get`` checked it first: one request, no stream)."""
-        path = blob_data_path(digest)
-        if size_known:
-            return self.driver.get_content(path)
-        with self.driver.reader(path) as stream:
-            return read_at_most(stream, MAX_MANIFEST_SIZE + 1)
 
     def get(self, digest: Digest, repository: str) -> ManifestRefs | None:
         """The parsed manifest stored as blob ``digest``, None if the blob has no data;
@@ -98,34 +88,29 @@ class ManifestCache:
         if cached is not None:
             return cached
         record = self._known.get(digest)
-        size = record.size if record is not None else None
-        if size is None or size <= MAX_MANIFEST_SIZE:
-            try:
-                payload = self._read(digest, size_known=size is not None)
-            except PathNotFoundError:
-                return None
-            except StorageDriverError as exc:
-                raise GarbageCollectionError(
-                    f"cannot read manifest: {exc}", repository=repository, digest=str(digest)
-                ) from exc
-            size = len(payload)
-        if size > MAX_MANIFEST_SIZE:
+        try:
+            payload = self._blobs.get(
+                digest,
+                max_size=MAX_MANIFEST_SIZE,
+                size=record.size if record is not None else None,
+            )
+        except BlobUnknownError:
+            return None
+        except StorageDriverError as exc:
+            raise GarbageCollectionError(
+                f"cannot read manifest: {exc}", repository=repository, digest=str(digest)
+            ) from exc
+        except ValueError:
             raise GarbageCollectionError(
                 f"manifest is over the {MAX_MANIFEST_SIZE}-byte limit",
                 repository=repository,
                 digest=str(digest),
-            )
-        if Digest.of(payload, digest.algorithm) != digest:
-            raise GarbageCollectionError(
-                "manifest content does not match its digest",
-                repository=repository,
-                digest=str(digest),
-            )
+            ) from None
         try:
-            parsed = parse_manifest(payload)
+            parsed = parse_stored_manifest(digest, payload)
         except RegistryError as exc:
             raise GarbageCollectionError(
-                f"cannot parse manifest: {exc.detail}", repository=repository, digest=str(digest)
+                f"invalid manifest: {exc.detail}", repository=repository, digest=str(digest)
             ) from exc
         intern = self.digests.intern
         refs = ManifestRefs(

@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError
+from distribution_storage.driver.streams import read_at_most
 from distribution_storage.layout import (
     BLOBS_ROOT,
     Digest,
@@ -70,15 +71,27 @@ class BlobStore:
         except PathNotFoundError:
             raise BlobUnknownError(digest) from None
 
-    def get(self, digest: Digest, *, max_size: int) -> bytes:
-        """The whole content of a small blob; raises ``ValueError`` past ``max_size`` bytes."""
-        descriptor = self.stat(digest)
-        if descriptor.size > max_size:
-            raise ValueError(f"blob {digest} has {descriptor.size} bytes, over {max_size}")
+    def get(self, digest: Digest, *, max_size: int, size: int | None = None) -> bytes:
+        """The whole content of a small blob; raises ``ValueError`` past ``max_size`` bytes.
+
+        One request, no stat first: with ``size`` (from a listing) the whole content is read,
+        without it at most ``max_size + 1`` bytes of a stream, so a large blob asked for by
+        mistake is not read whole.
+        """
+        if size is not None and size > max_size:
+            raise ValueError(f"blob {digest} has {size} bytes, over {max_size}")
+        path = blob_data_path(digest)
         try:
-            return self.driver.get_content(blob_data_path(digest))
+            if size is not None:
+                data = self.driver.get_content(path)
+            else:
+                with self.driver.reader(path) as stream:
+                    data = read_at_most(stream, max_size + 1)
         except PathNotFoundError:
             raise BlobUnknownError(digest) from None
+        if len(data) > max_size:
+            raise ValueError(f"blob {digest} has more than {max_size} bytes")
+        return data
 
     def put(self, data: bytes, *, algorithm: str = "sha256") -> BlobDescriptor:
         """Store small content (a manifest) under its digest; skips the write if present."""
@@ -146,6 +159,11 @@ class LinkedBlobStore:
         if target != digest:
             raise BlobUnknownError(digest, self.name)
         return target
+
+    def require_link(self, digest: Digest) -> None:
+        """Raise :class:`BlobUnknownError` unless a link here names ``digest`` (one read of
+        the link; whether the blob is stored is left to the read that follows)."""
+        self._target(digest)
 
     def stat(self, digest: Digest) -> BlobDescriptor:
         """The linked blob's descriptor; :class:`BlobUnknownError` if unlinked or not stored."""

@@ -39,6 +39,7 @@ __all__ = [
     "NameInvalidError",
     "NameUnknownError",
     "RegistryError",
+    "StoredManifestCorruptError",
     "TagInvalidError",
     "TagUnknownError",
     "UploadIdInvalidError",
@@ -154,6 +155,15 @@ class ManifestInvalidError(RegistryError, ValueError):
 
     code = "MANIFEST_INVALID"
     http_status = 400
+
+
+class StoredManifestCorruptError(ManifestInvalidError):
+    """A stored manifest's content does not hash to the digest it is stored under."""
+
+    def __init__(self, digest: Digest, actual: Digest) -> None:
+        super().__init__(f"stored manifest {digest} has content of digest {actual}")
+        self.digest = digest
+        self.actual = actual
 
 
 class ManifestMediaTypeUnsupportedError(ManifestInvalidError):

@@ -26,6 +26,7 @@ from distribution_storage.registry.errors import (
     ManifestMediaTypeUnsupportedError,
     ManifestTooLargeError,
     ManifestUnknownError,
+    StoredManifestCorruptError,
 )
 from distribution_storage.registry.mediatypes import (
     WRITABLE_MEDIA_TYPES,
@@ -79,6 +80,17 @@ class Manifest:
         return None if subject is None else Referrer(subject.digest, self.descriptor())
 
 
+def parse_stored_manifest(digest: Digest, payload: bytes) -> ParsedManifest:
+    """Parse ``payload``, read from blob ``digest``, after checking that it hashes to it;
+    raises :class:`StoredManifestCorruptError` when it does not, else what
+    :func:`parse_manifest` raises (:class:`ManifestInvalidError` and its kinds). The registry,
+    GC and fsck all read stored manifests through this."""
+    actual = Digest.of(payload, digest.algorithm)
+    if actual != digest:
+        raise StoredManifestCorruptError(digest, actual)
+    return parse_manifest(payload)
+
+
 class ManifestStore:
     """One repository's manifests."""
 
@@ -105,7 +117,7 @@ class ManifestStore:
     def get(self, digest: Digest) -> Manifest:
         """The manifest by digest; :class:`ManifestUnknownError` if it is not here."""
         try:
-            self.revisions.stat(digest)
+            self.revisions.require_link(digest)
         except (BlobUnknownError, PathNotFoundError):
             raise ManifestUnknownError(str(digest), self.name) from None
         return self._read(digest)
@@ -119,10 +131,7 @@ class ManifestStore:
             raise ManifestUnknownError(str(digest), self.name) from None
         except ValueError as exc:
             raise ManifestInvalidError(f"stored manifest {digest}: {exc}") from None
-        actual = Digest.of(payload, digest.algorithm)
-        if actual != digest:
-            raise ManifestInvalidError(f"stored manifest {digest} has content of digest {actual}")
-        manifest = Manifest(digest, payload, parse_manifest(payload))
+        manifest = Manifest(digest, payload, parse_stored_manifest(digest, payload))
         self.subjects.remember(digest, manifest.referrer())
         return manifest
 

@@ -104,7 +104,7 @@ def test_gc_on_a_corrupt_manifest_is_one_line_and_deletes_nothing(tmp_path: Path
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert f"app {digest}: cannot parse manifest" in lines[0]
+    assert f"app {digest}: invalid manifest: manifest is not valid JSON" in lines[0]
     assert {b.digest for b in registry.blobs} == before
 
 

@@ -333,3 +333,14 @@ def test_revision_enumeration(registry: Registry) -> None:
     digests = {repo.manifests.put(image_manifest(repo, seed=s)).digest for s in "abc"}
     assert set(repo.manifests) == digests
     assert list(registry.repository("none").manifests) == []
+
+
+def test_a_manifest_get_checks_its_link_and_reads_its_blob_once(driver: StorageDriver) -> None:
+    writer = Registry(driver).repository("app")
+    stored = writer.manifests.put(image_manifest(writer), tag="v1")
+    counting = CountingDriver(driver)
+    repo = Registry(counting).repository("app")
+    assert repo.manifests.get(stored.digest).payload == stored.payload
+    # one read of the revision link, one of the blob: no stat of either
+    assert "stat" not in counting.snapshot()
+    assert _reads(counting) == 2
