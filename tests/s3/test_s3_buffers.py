@@ -51,6 +51,26 @@ def test_small_data_stays_out_of_the_pool() -> None:
     assert buffer.contents() == b"x" * SMALL + b"y"
 
 
+def test_a_block_is_taken_only_past_a_quarter_of_a_part() -> None:
+    pool = BlockPool(8 * SMALL, keep_bytes=16 * SMALL)
+    buffer = PartBuffer(pool)
+    buffer.fill(memoryview(bytes(2 * SMALL)), pool.size)
+    assert pool.allocated == 0
+    buffer.fill(memoryview(b"x"), pool.size)
+    assert pool.allocated == 1
+
+
+def test_parts_larger_than_the_pool_keeps_take_no_block() -> None:
+    pool = BlockPool(4 * SMALL, keep_bytes=SMALL)
+    assert pool.keep == 0
+    buffer = PartBuffer(pool)
+    data = os.urandom(4 * SMALL)
+    buffer.fill(memoryview(data), pool.size)
+    body, pooled = buffer.take(pool.size)
+    assert (bytes(body), pooled) == (data, False)
+    assert pool.allocated == 0
+
+
 def test_a_full_block_goes_out_without_a_copy_and_a_tail_as_a_copy() -> None:
     pool = BlockPool(2 * SMALL)
     buffer = PartBuffer(pool)

@@ -8,8 +8,9 @@ is and comes back to the pool when its request is over, for the next part or the
 
 :class:`PartBuffer` is the writer's buffer. A writer that holds little (a small object, the
 start of a stream written in small pieces) keeps it in a plain growable ``bytearray`` and
-takes a block only once it holds more than :data:`SMALL`, so that many small uploads at once
-do not each hold a whole part's memory.
+takes a block only once it holds more than a quarter of a part (and more than :data:`SMALL`),
+so that many small uploads at once do not each hold a whole part's memory. With parts larger
+than the pool keeps (``POOL_BYTES``), no block is taken at all: the buffer grows as before.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import threading
 
 SMALL = 1024 * 1024
-"""Bytes a writer gathers in a plain bytearray before it takes a block of the part size."""
+"""Bytes a writer always gathers in a plain bytearray before it takes a block."""
 POOL_BYTES = 64 * 1024 * 1024
 """Most bytes of free blocks a driver keeps for reuse (no block is kept when a part is larger)."""
 
@@ -85,7 +86,12 @@ class PartBuffer:
         end = self._length + count
         if self._pooled and end > len(self._data):  # a larger part than the pool's blocks
             self._unpool(bytearray())
-        if not self._pooled and end > SMALL and limit == self._pool.size:
+        if (
+            not self._pooled
+            and self._pool.keep
+            and limit == self._pool.size
+            and end > max(SMALL, limit // 4)
+        ):
             block = self._pool.acquire()
             block[: self._length] = self._data
             self._data, self._pooled = block, True
