@@ -171,6 +171,21 @@ def test_delete_files_removes_the_empty_directory_of_a_missing_file(
     assert sorted(os.listdir(root / "links" / "full")) == ["other"]
 
 
+def test_delete_files_refuses_a_symlinked_directory_within_a_batch(
+    driver: StorageDriver, root: Path, outside: Path
+) -> None:
+    paths = [f"/blobs/ab/{number:02d}/data" for number in range(5)]
+    for path in paths:
+        driver.put_content(path, b"x")
+    os.symlink(outside, root / "blobs" / "ab" / "evil")
+    assert driver.delete_files([*paths, "/blobs/ab/gone/data"]) == ["/blobs/ab/gone/data"]
+    assert os.listdir(root / "blobs" / "ab") == ["evil"]
+    with pytest.raises(StorageDriverError) as caught:
+        driver.delete_files(["/blobs/ab/other/data", "/blobs/ab/evil/secret"])
+    assert isinstance(caught.value, PermissionError)
+    assert (outside / "secret").read_bytes() == b"do not touch"
+
+
 def test_a_walk_without_details_stats_nothing(driver: StorageDriver) -> None:
     """``details=False`` takes kinds from ``scandir`` alone: no entry is stat'ed, so sizes
     are 0 and times unknown, while a walk with details reports both."""
