@@ -138,6 +138,7 @@ def _check_repository(
 ) -> _RepositoryCheck:
     name = repo.name
     result = _RepositoryCheck()
+    store = BlobStore(driver)
 
     def damage(kind: str, detail: str, digest: Digest | str = "", path: str = "") -> None:
         result.findings.append(Finding("damage", kind, name, str(digest), path, detail))
@@ -163,7 +164,7 @@ def _check_repository(
         if record is None:
             damage("manifest-missing", "revision link to a blob that is not stored", digest)
             continue
-        _check_manifest(driver, repo, record, blobs, result, damage, note)
+        _check_manifest(store, repo, record, blobs, result, damage, note)
     for tag in sorted(repo.tags):
         target = link(tag_current_link_path(name, tag), None)
         if target is None:
@@ -192,7 +193,7 @@ def _check_repository(
 
 
 def _check_manifest(
-    driver: StorageDriver,
+    store: BlobStore,
     repo: RepositoryInventory,
     record: BlobRecord,
     blobs: dict[Digest, BlobRecord],
@@ -202,7 +203,7 @@ def _check_manifest(
 ) -> None:
     digest = record.digest
     try:
-        payload = BlobStore(driver).get(digest, max_size=MAX_MANIFEST_SIZE, size=record.size)
+        payload = store.get(digest, max_size=MAX_MANIFEST_SIZE, size=record.size)
     except BlobUnknownError:
         damage("manifest-missing", "blob vanished while checking", digest)
         return

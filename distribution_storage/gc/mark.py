@@ -72,7 +72,6 @@ class ManifestCache:
         known: Mapping[Digest, BlobRecord | None],
         digests: DigestTable | None = None,
     ) -> None:
-        self.driver = driver
         self.digests = digests if digests is not None else DigestTable()
         self._known = known
         self._blobs = BlobStore(driver)

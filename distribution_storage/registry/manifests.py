@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.layout import Digest, check_tag
 from distribution_storage.registry.blobs import BlobStore, LinkedBlobStore
 from distribution_storage.registry.errors import (
@@ -118,7 +117,7 @@ class ManifestStore:
         """The manifest by digest; :class:`ManifestUnknownError` if it is not here."""
         try:
             self.revisions.require_link(digest)
-        except (BlobUnknownError, PathNotFoundError):
+        except BlobUnknownError:
             raise ManifestUnknownError(str(digest), self.name) from None
         return self._read(digest)
 
@@ -127,7 +126,7 @@ class ManifestStore:
         knows it is linked here."""
         try:
             payload = self.blobs.get(digest, max_size=MAX_MANIFEST_SIZE)
-        except (BlobUnknownError, PathNotFoundError):
+        except BlobUnknownError:
             raise ManifestUnknownError(str(digest), self.name) from None
         except ValueError as exc:
             raise ManifestInvalidError(f"stored manifest {digest}: {exc}") from None
