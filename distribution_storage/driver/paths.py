@@ -14,7 +14,10 @@ import re
 from distribution_storage.driver.errors import InvalidPathError
 
 ROOT = "/"
-_PATH = re.compile(r"(/[A-Za-z0-9._-]+)+")
+_PATH = re.compile(r"(?:/(?!\.\.?(?:/|\Z))[A-Za-z0-9._-]+)+")
+"""A valid path other than the root; the look-ahead refuses `.` and `..` components in the
+same match (GC checks every path it deletes)."""
+_PATH_CHARACTERS = re.compile(r"(?:/[A-Za-z0-9._-]+)+")
 _COMPONENT = re.compile(r"[A-Za-z0-9._-]+")
 
 
@@ -32,9 +35,9 @@ def check_path(path: object, *, allow_root: bool = False) -> str:
             return path
         raise InvalidPathError(path, reason="the root is not a file")
     if not _PATH.fullmatch(path):
+        if _PATH_CHARACTERS.fullmatch(path):
+            raise InvalidPathError(path, reason="'.' and '..' components are not allowed")
         raise InvalidPathError(path)
-    if any(part in (".", "..") for part in path.split("/")):
-        raise InvalidPathError(path, reason="'.' and '..' components are not allowed")
     return path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
 from hypothesis import given
@@ -22,8 +23,26 @@ VALID = [
     "/a--b",
     "/_.abc",
     "/Abc/Cba",
+    "/..a",
+    "/a..",
+    "/a/...",
+    "/a/.b/c.",
 ]
-INVALID = ["", "/", "abc", "123.abc", "//bcd", "/abc_123/", "/a/../b", "/..", "/a/./b", "/a b"]
+INVALID = [
+    "",
+    "/",
+    "abc",
+    "123.abc",
+    "//bcd",
+    "/abc_123/",
+    "/a/../b",
+    "/..",
+    "/a/./b",
+    "/a b",
+    "/./a",
+    "/a/.",
+    "/a/..",
+]
 
 
 @pytest.mark.parametrize("path", VALID)
@@ -39,6 +58,14 @@ def test_invalid_paths_raise_invalid_path_error_naming_the_driver(path: str) -> 
     assert caught.value.driver == "inmemory"
     assert str(caught.value).startswith("inmemory: invalid path")
     assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("path", ["/a/../b", "/..", "/a/./b", "/./a", "/a/."])
+def test_a_dot_component_is_named_as_the_reason(path: str) -> None:
+    with pytest.raises(
+        InvalidPathError, match=re.escape("'.' and '..' components are not allowed")
+    ):
+        check_path(path)
 
 
 def test_root_is_valid_only_where_a_verb_accepts_it() -> None:
