@@ -186,6 +186,20 @@ def test_delete_files_refuses_a_symlinked_directory_within_a_batch(
     assert (outside / "secret").read_bytes() == b"do not touch"
 
 
+def test_delete_files_refuses_files_below_a_symlinked_grandparent(
+    driver: StorageDriver, root: Path, outside: Path
+) -> None:
+    for number in range(5):
+        (outside / f"{number:02d}").mkdir()
+        (outside / f"{number:02d}" / "data").write_bytes(b"outside")
+    (root / "blobs").mkdir()
+    os.symlink(outside, root / "blobs" / "ab")
+    with pytest.raises(StorageDriverError) as caught:
+        driver.delete_files([f"/blobs/ab/{number:02d}/data" for number in range(5)])
+    assert isinstance(caught.value, PermissionError)
+    assert all((outside / f"{number:02d}" / "data").exists() for number in range(5))
+
+
 def test_a_walk_without_details_stats_nothing(driver: StorageDriver) -> None:
     """``details=False`` takes kinds from ``scandir`` alone: no entry is stat'ed, so sizes
     are 0 and times unknown, while a walk with details reports both."""
