@@ -1,6 +1,6 @@
 """GC speed and memory against distribution's own ``garbage-collect``, side by side.
 
-    python benchmarks/gc.py [--repositories 1000] [--manifests 10] [--rounds 3] [--workers 8]
+    python benchmarks/gc.py [--repositories 1000] [--manifests 10] [--rounds 3] [--workers N]
                             [--directory DIR]
 
 Generates a filesystem store in distribution's layout (REPOSITORIES x MANIFESTS image
@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repositories", type=int, default=1000)
     parser.add_argument("--manifests", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, help="passed to `gc --workers` (default: the command's own)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--directory", default=os.getcwd(), help="where the stores are made")
     args = parser.parse_args(argv)
@@ -192,15 +194,9 @@ def main(argv: list[str] | None = None) -> int:
             "-m",
             str(_config(work / "t.yml", theirs)),
         ]
+        workers = [] if args.workers is None else ["--workers", str(args.workers)]
         our_command = _ours(
-            "gc",
-            "-m",
-            "-q",
-            "--grace-period",
-            "0",
-            "--workers",
-            str(args.workers),
-            str(_config(work / "o.yml", ours)),
+            "gc", "-m", "-q", "--grace-period", "0", *workers, str(_config(work / "o.yml", ours))
         )
         rounds = []
         their_rss = our_rss = 0

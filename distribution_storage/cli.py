@@ -111,6 +111,8 @@ def cmd_gc(args: argparse.Namespace) -> int:
     """Mark and sweep the configured store, like ``registry garbage-collect``."""
     from distribution_storage.gc import GCReport, collect_garbage
 
+    if args.workers is not None and args.workers < 1:
+        raise CommandError(f"--workers must be at least 1, not {args.workers}")
     config = config_from(args.config)
     plan = None
     if args.plan:
@@ -323,7 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="never delete anything younger (default 1h; 0 turns it off)",
     )
     gc.add_argument("--json", action="store_true", help="print one JSON report")
-    gc.add_argument("--workers", type=int, default=8, help="concurrent requests (default 8)")
+    gc.add_argument(
+        "--workers",
+        type=int,
+        help="concurrent requests (default 8; deletes on a filesystem store run on 16)",
+    )
     gc.add_argument(
         "--drop-referrers",
         action="store_true",

@@ -35,6 +35,7 @@ __all__ = [
     "StorageDriver",
     "WalkPrune",
     "collect_subtrees",
+    "delete_workers",
     "read_workers",
 ]
 
@@ -186,6 +187,11 @@ class StorageDriver(ABC):
     where more requests in flight hide latency and the caller's ``workers`` decide; a
     driver whose calls run in this process, bound by its interpreter lock, says how many
     threads still help (tools use :func:`read_workers`)."""
+    delete_concurrency: ClassVar[int | None] = None
+    """How many ``delete_files`` calls at once a tool runs when its caller leaves the number
+    of workers open. None: the tool's own default. A local disk gives more: an unlink waits
+    for the filesystem's metadata outside the interpreter lock, so calls in flight overlap
+    those waits (tools use :func:`delete_workers`)."""
 
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, Any]) -> Self:
@@ -336,3 +342,11 @@ def read_workers(driver: StorageDriver, workers: int) -> int:
     driver's ``read_concurrency``; at least one."""
     limit = driver.read_concurrency
     return max(1, workers if limit is None else min(workers, limit))
+
+
+def delete_workers(driver: StorageDriver, workers: int | None, default: int) -> int:
+    """The threads to run ``delete_files`` on: ``workers`` when the caller chose a number,
+    else the driver's ``delete_concurrency``, else ``default``; at least one."""
+    if workers is None:
+        workers = driver.delete_concurrency or default
+    return max(1, workers)

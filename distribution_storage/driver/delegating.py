@@ -44,6 +44,11 @@ class DelegatingDriver(StorageDriver):
         return self.inner.read_concurrency
 
     @property
+    def delete_concurrency(self) -> int | None:  # type: ignore[override]
+        """The delete concurrency of the driver at the bottom of the stack."""
+        return self.inner.delete_concurrency
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         return self.inner.secrets
 

@@ -32,7 +32,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from distribution_storage.driver.contract import DELETE_BATCH, StorageDriver, read_workers
+from distribution_storage.driver.contract import (
+    DELETE_BATCH,
+    StorageDriver,
+    delete_workers,
+    read_workers,
+)
 from distribution_storage.driver.middleware.metrics import CountingDriver
 from distribution_storage.driver.wrapper import validated
 from distribution_storage.gc.mark import ManifestCache, RepositoryMark, mark_repository
@@ -60,6 +65,8 @@ from distribution_storage.threads import even_batches, map_threaded
 DEFAULT_GRACE_PERIOD = 3600.0
 """Seconds: nothing younger than an hour is deleted unless the caller says otherwise."""
 DEFAULT_WORKERS = 8
+"""Threads (concurrent requests) when the caller names no number; a driver may ask for more
+to delete on (:attr:`~distribution_storage.driver.contract.StorageDriver.delete_concurrency`)."""
 
 
 def collect_garbage(
@@ -69,7 +76,7 @@ def collect_garbage(
     delete_untagged: bool = False,
     grace_period: float = DEFAULT_GRACE_PERIOD,
     keep_referrers: bool = True,
-    workers: int = DEFAULT_WORKERS,
+    workers: int | None = None,
     skip_repositories: Iterable[str] = (),
     plan: GCReport | None = None,
     progress: Progress = no_progress,
@@ -81,10 +88,15 @@ def collect_garbage(
     keeps untagged manifests whose OCI subject survives; ``skip_repositories`` names
     repositories to leave untouched (everything they link is kept) when they cannot be read;
     ``plan`` restricts the deletions to those of an earlier dry run's report, re-validated
-    now. Raises :class:`GarbageCollectionError` before deleting anything if the store cannot
-    be read completely.
+    now. ``workers`` is how many threads read and delete at once (reads bounded by the
+    driver's ``read_concurrency``); left None, :data:`DEFAULT_WORKERS`, and for the sweep the
+    driver's ``delete_concurrency`` where it gives one. Raises
+    :class:`GarbageCollectionError` before deleting anything if the store cannot be read
+    completely.
     """
     started = time.monotonic()
+    sweepers = workers
+    workers = DEFAULT_WORKERS if workers is None else workers
     driver = target.driver if isinstance(target, Registry) else validated(target)
     counting = CountingDriver(driver)
     clock = now or datetime.now(UTC)
@@ -169,7 +181,7 @@ def collect_garbage(
     report.blobs = len(blobs)
     report.blobs_marked = len(marked & set(blobs))
     if not dry_run:
-        _sweep(counting, doomed, workers, progress)
+        _sweep(counting, doomed, delete_workers(counting, sweepers, workers), progress)
         lap("sweep")
     report.operations = counting.snapshot()
     report.seconds = round(time.monotonic() - started, 3)
@@ -297,7 +309,7 @@ def _sweep(driver: StorageDriver, doomed: list[_Doomed], workers: int, progress:
     ):
         batches = even_batches(items, workers, DELETE_BATCH)
         progress(ProgressUpdate(phase, done, len(doomed)))
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             for batch in pool.map(_delete_batch(driver), batches):
                 done += batch
                 progress(ProgressUpdate(phase, done, len(doomed)))

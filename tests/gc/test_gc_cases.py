@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterable
 from typing import Any
 
+import pytest
 from support.images import Image, Images
 
 from distribution_storage import open_driver
 from distribution_storage.driver.contract import Capability
+from distribution_storage.drivers.inmemory import InMemoryDriver
 from distribution_storage.gc import GCReport, collect_garbage
 from distribution_storage.inventory import scan_repositories
 from distribution_storage.layout import (
@@ -404,3 +408,34 @@ def test_a_tag_directory_without_its_link_names_nothing(
     gc(registry, delete_untagged=True)
     assert whole(registry, kept)
     assert gone(registry, untagged)
+
+
+class _CountingSweeps(InMemoryDriver):
+    """An in-memory store that asks for three delete threads and counts its batches."""
+
+    delete_concurrency = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches = 0
+        self._lock = threading.Lock()
+
+    def delete_files(self, paths: Iterable[str]) -> list[str]:
+        with self._lock:
+            self.batches += 1
+        return super().delete_files(paths)
+
+
+@pytest.mark.parametrize(("workers", "batches"), [(None, 3), (5, 5), (1, 1)])
+def test_the_sweep_runs_on_the_drivers_delete_concurrency_unless_workers_are_given(
+    workers: int | None, batches: int
+) -> None:
+    # GC cuts each kind of deletion into one batch per sweeping thread: here two kinds, the
+    # blobs' layer links and the blobs.
+    driver = _CountingSweeps()
+    registry = Registry(driver)
+    orphans = [_push_blob(registry, "app", b"orphan %d" % number) for number in range(30)]
+    report = gc(registry, workers=workers)
+    assert {d.digest for d in report.deletions if d.kind == "blob"} == {str(d) for d in orphans}
+    assert driver.batches == 2 * batches
+    assert not stored(registry) & set(orphans)

@@ -116,6 +116,10 @@ def test_gc_bad_flags_and_configs(tmp_path: Path) -> None:
     missing = run_cli("gc", str(tmp_path / "nope.yml"))
     assert missing.returncode == 1
     assert "no such configuration file" in missing.stderr
+    no_workers = run_cli("gc", str(config), "--workers", "0")
+    assert no_workers.returncode == 1
+    assert no_workers.stderr.strip().endswith("--workers must be at least 1, not 0")
+    assert "Traceback" not in no_workers.stderr
 
 
 def test_purge_uploads_removes_only_old_uploads(tmp_path: Path) -> None:
