@@ -322,6 +322,17 @@ def upload_hash_state_path(name: str, upload_id: str, algorithm: str, offset: in
     return f"{upload_dir(name, upload_id)}/hashstates/{algorithm}/{offset}"
 
 
+def parse_link(content: bytes) -> Digest:
+    """The digest a link file (a tag's ``current/link``, a revision, layer or tag history
+    link) names, surrounding whitespace ignored; raises :class:`DigestInvalidError` (a
+    ``ValueError``) for anything else. Every reader of links uses this one rule."""
+    try:
+        text = content.decode("ascii")
+    except UnicodeDecodeError:
+        raise DigestInvalidError(repr(content[:80]), "a link holds an ASCII digest") from None
+    return Digest.parse(text.strip())
+
+
 def digest_of_link_dir(root: str, path: str) -> Digest | None:
     """The digest of a ``<root>/<alg>/<hex>/link`` path, or None for any other path."""
     if not path.startswith(root + "/"):

@@ -35,6 +35,7 @@ from distribution_storage.layout import (
     check_name,
     layer_link_path,
     manifest_revision_link_path,
+    parse_link,
     tag_current_link_path,
     tag_index_link_path,
     upload_started_at_path,
@@ -128,8 +129,8 @@ def _read_link(driver: StorageDriver, path: str) -> Digest | str:
     except PathNotFoundError:
         return "the link vanished while checking"
     try:
-        return Digest.parse(content.decode("ascii"))
-    except (UnicodeDecodeError, ValueError):
+        return parse_link(content)
+    except ValueError:
         return f"malformed content {content[:80]!r}"
 
 

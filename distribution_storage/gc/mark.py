@@ -27,6 +27,7 @@ from distribution_storage.inventory import BlobRecord, RepositoryInventory
 from distribution_storage.layout import (
     Digest,
     DigestTable,
+    parse_link,
     tag_current_link_path,
 )
 from distribution_storage.registry.blobs import BlobStore
@@ -134,7 +135,7 @@ def read_tag(driver: StorageDriver, repository: str, tag: str) -> Digest | None:
             f"cannot read tag {tag}: {exc}", repository=repository
         ) from exc
     try:
-        return Digest.parse(content.decode("ascii", "replace"))
+        return parse_link(content)
     except ValueError:
         raise GarbageCollectionError(
             f"tag {tag} has a malformed link {content[:80]!r}", repository=repository

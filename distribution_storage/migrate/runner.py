@@ -30,7 +30,13 @@ from distribution_storage.driver.middleware.metrics import CountingDriver
 from distribution_storage.driver.paths import parent_of
 from distribution_storage.driver.wrapper import validated
 from distribution_storage.inventory import BlobRecord
-from distribution_storage.layout import Digest, DigestInvalidError, blob_dir_path, repository_path
+from distribution_storage.layout import (
+    Digest,
+    DigestInvalidError,
+    blob_dir_path,
+    parse_link,
+    repository_path,
+)
 from distribution_storage.migrate.copy import BlobCopier, VerificationError, bottom, remove_staging
 from distribution_storage.migrate.identity import check_distinct
 from distribution_storage.migrate.plan import (
@@ -316,6 +322,6 @@ def _tag_dir(path: str) -> str | None:
 
 def _link_digest(data: bytes) -> Digest | None:
     try:
-        return Digest.parse(data.decode("ascii").strip())
-    except (UnicodeDecodeError, DigestInvalidError):
+        return parse_link(data)
+    except DigestInvalidError:
         return None

@@ -25,6 +25,7 @@ from distribution_storage.layout import (
     blob_dir_path,
     digest_of_blob_data_path,
     digest_of_link_dir,
+    parse_link,
 )
 from distribution_storage.registry.errors import BlobUnknownError
 
@@ -153,7 +154,7 @@ class LinkedBlobStore:
         except PathNotFoundError:
             raise BlobUnknownError(digest, self.name) from None
         try:
-            target = Digest.parse(content.decode("ascii", "replace").strip())
+            target = parse_link(content)
         except ValueError:
             raise BlobUnknownError(digest, self.name) from None
         if target != digest:

@@ -21,6 +21,7 @@ from distribution_storage.layout import (
     digest_of_link_dir,
     is_valid_tag,
     manifests_root,
+    parse_link,
     repository_path,
     tag_current_link_path,
     tag_dir,
@@ -53,7 +54,7 @@ class TagStore:
         except PathNotFoundError:
             raise TagUnknownError(tag, self.name) from None
         try:
-            return Digest.parse(content.decode("ascii", "replace").strip())
+            return parse_link(content)
         except ValueError:
             raise TagUnknownError(tag, self.name) from None
 

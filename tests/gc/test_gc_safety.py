@@ -119,6 +119,21 @@ def test_a_malformed_tag_link_stops_the_run(registry: Registry, images: Images) 
     assert orphan in stored(registry)
 
 
+def test_a_tag_link_ending_in_a_newline_is_read_as_the_registry_reads_it(
+    registry: Registry, images: Images
+) -> None:
+    tagged = images.image("app", tag="v1")
+    untagged = images.image("app")
+    link = "/docker/registry/v2/repositories/app/_manifests/tags/v1/current/link"
+    registry.driver.put_content(link, f"{tagged.digest}\n".encode())
+    assert registry.repository("app").tags.get("v1") == tagged.digest
+    report = collect_garbage(registry, grace_period=0, delete_untagged=True)
+    assert [(d.kind, d.digest) for d in report.deletions if d.kind == "manifest"] == [
+        ("manifest", str(untagged.digest))
+    ]
+    assert tagged.digest in stored(registry)
+
+
 def age_store(root: Path, hours: float) -> None:
     """Make every file and directory of a filesystem store ``hours`` old."""
     moment = time.time() - hours * 3600
