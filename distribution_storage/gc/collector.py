@@ -95,7 +95,7 @@ def collect_garbage(
     completely.
     """
     started = time.monotonic()
-    sweepers = workers
+    chosen_workers = workers  # None lets the driver pick the sweep's threads
     workers = DEFAULT_WORKERS if workers is None else workers
     driver = target.driver if isinstance(target, Registry) else validated(target)
     counting = CountingDriver(driver)
@@ -181,7 +181,7 @@ def collect_garbage(
     report.blobs = len(blobs)
     report.blobs_marked = len(marked & set(blobs))
     if not dry_run:
-        _sweep(counting, doomed, delete_workers(counting, sweepers, workers), progress)
+        _sweep(counting, doomed, delete_workers(counting, chosen_workers, workers), progress)
         lap("sweep")
     report.operations = counting.snapshot()
     report.seconds = round(time.monotonic() - started, 3)
