@@ -83,6 +83,7 @@ class FilesystemDriver(StorageDriver):
         self, rootdirectory: str = DEFAULT_ROOT, *, maxthreads: int = DEFAULT_MAX_THREADS
     ) -> None:
         self.root = os.path.realpath(rootdirectory)
+        self._below_root = self.root + os.sep
         self.max_threads = max(maxthreads, MIN_MAX_THREADS)
         if os.path.exists(self.root) and not os.path.isdir(self.root):
             raise ConfigurationError(
@@ -100,7 +101,7 @@ class FilesystemDriver(StorageDriver):
         return cls(root, maxthreads=threads)
 
     def _inside(self, real: str) -> bool:
-        return real == self.root or real.startswith(self.root + os.sep)
+        return real == self.root or real.startswith(self._below_root)
 
     def _local(self, path: str) -> str:
         """The local path for ``path`` (a validated path), unchecked."""
@@ -113,17 +114,19 @@ class FilesystemDriver(StorageDriver):
             raise OutsideRootError(path)
         return full
 
-    def _entry(self, path: str, checked: dict[str, bool]) -> str:
-        """The local path of ``path`` whose *parent* is checked to stay inside the root.
+    def _entry(self, path: str, checked: dict[str, bool]) -> tuple[str, str]:
+        """The local path of ``path`` and of its parent, the parent checked to stay inside the
+        root.
 
         The last component itself may be a symbolic link: deleting one removes the link,
         never its target. ``checked`` caches directory checks across a batch, so a batch
         costs one ``lstat`` per directory it has not met before.
         """
         full = self._local(path)
-        if not self._reached_without_link(_parent(full), checked):
+        parent = _parent(full)
+        if not self._reached_without_link(parent, checked):
             raise OutsideRootError(path)
-        return full
+        return full, parent
 
     def _reached_without_link(self, full: str, checked: dict[str, bool]) -> bool:
         """Whether ``full`` is the root or below it, reached without a symbolic link (a
@@ -133,7 +136,7 @@ class FilesystemDriver(StorageDriver):
             return known
         if full == self.root:
             inside = True
-        elif not full.startswith(self.root + os.sep):
+        elif not full.startswith(self._below_root):
             inside = False
         else:
             try:
@@ -354,7 +357,7 @@ class FilesystemDriver(StorageDriver):
         missing = []
         root = self.root
         for path in paths:
-            full = self._entry(path, checked)
+            full, parent = self._entry(path, checked)
             try:
                 os.unlink(full)
             except FileNotFoundError:
@@ -362,7 +365,6 @@ class FilesystemDriver(StorageDriver):
             except NotADirectoryError:
                 missing.append(path)
                 continue
-            parent = _parent(full)
             if parent != root:
                 try:  # noqa: SIM105 -- a suppress() context costs more than the rmdir's Python
                     os.rmdir(parent)
@@ -371,7 +373,7 @@ class FilesystemDriver(StorageDriver):
         return missing
 
     def _delete(self, path: str, checked: dict[str, bool]) -> None:
-        full = self._entry(path, checked)
+        full, _ = self._entry(path, checked)
         try:
             mode = os.lstat(full).st_mode
         except (FileNotFoundError, NotADirectoryError):
