@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 
 import pytest
 
@@ -34,6 +35,9 @@ TREE_FILES = (
     "b/c/d/e",
 )
 """Names chosen so that byte order, string order and depth-first order all differ."""
+
+DEADLOCK_GUARD = 300.0
+"""Seconds a thread of a test may take before the test fails as hung (never an outcome)."""
 
 
 def expected_walk(root: str, files: list[str]) -> list[tuple[str, bool]]:
@@ -167,6 +171,53 @@ class WalkCases(ConformanceBase):
         assert [entry for entry in seen if entry in survivors] == survivors
         assert len(seen) == len(set(seen)), "an entry came twice"
         assert [e[0] for e in seen] == sorted((e[0] for e in seen), key=walk_key)
+
+    def test_walk_beside_a_deleter_passes_over_only_what_was_deleted(
+        self, driver: StorageDriver, prefix: str
+    ) -> None:
+        """A thread deleting every other file while the walk runs costs the walk those
+        files and nothing else: never a sibling, never the directory they were in.
+
+        The deleter starts when the walk has yielded its first entry and deletes from the
+        directories the walk has yet to list and the one it is in; whichever way the two
+        interleave, every file that was not deleted must be walked, with its parents.
+        """
+        directories = [f"{prefix}/d{index}" for index in range(4)]
+        files = [f"{directory}/f{index:03d}" for directory in directories for index in range(60)]
+        populate(driver, dict.fromkeys(files, b"x"))
+        doomed = files[1::2]
+        started, done = threading.Event(), threading.Event()
+        failures: list[BaseException] = []
+
+        def deleter() -> None:
+            try:
+                started.wait(DEADLOCK_GUARD)
+                for path in doomed:
+                    driver.delete(path)
+            except BaseException as exc:  # reported by the test thread
+                failures.append(exc)
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=deleter, daemon=True)
+        thread.start()
+        entries: list[FileInfo] = []
+        try:
+            for info in driver.walk(prefix):
+                entries.append(info)
+                started.set()
+        finally:
+            started.set()
+            assert done.wait(DEADLOCK_GUARD), "the deleter thread never finished"
+            thread.join(DEADLOCK_GUARD)
+        assert not failures, failures
+        seen = walked(entries)
+        expected = expected_walk(prefix, files)
+        gone = set(doomed)
+        survivors = [entry for entry in expected if entry[0] not in gone]
+        assert [entry for entry in seen if entry in survivors] == survivors
+        assert set(seen) <= set(expected), "the walk yielded a path that never existed"
+        assert len(seen) == len(set(seen)), "an entry came twice"
 
     def test_walk_empty_directory(self, driver: StorageDriver, prefix: str) -> None:
         """A directory emptied of its files walks as nothing (or is gone altogether)."""

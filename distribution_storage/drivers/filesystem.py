@@ -301,7 +301,10 @@ class FilesystemDriver(StorageDriver):
                         is_dir = entry.is_dir(follow_symlinks=False)
                         infos.append(FileInfo(join(path, entry.name), 0, UNKNOWN_TIME, is_dir))
                         continue
-                    st = entry.stat(follow_symlinks=False)
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # removed since the directory was read: only this entry
                     is_dir = stat.S_ISDIR(st.st_mode)
                     infos.append(
                         FileInfo(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from distribution_storage import (
 )
 from distribution_storage.driver import StorageDriver
 from distribution_storage.driver.contract import UNKNOWN_TIME
+from distribution_storage.drivers import filesystem
 
 
 @pytest.fixture
@@ -228,3 +231,34 @@ def test_reading_a_directory_is_not_found_and_leaks_no_descriptor(
     assert len(os.listdir("/proc/self/fd")) == before
     with driver.reader("/dir/file", 0) as stream:
         assert stream.read() == b"x"
+
+
+class _ScandirThatLosesAnEntry:
+    """``os.scandir`` whose directory listing is read whole, after which ``victim`` is
+    deleted before any entry is stat'ed: the window between ``readdir`` and ``stat`` that a
+    concurrent delete falls into, decided rather than waited for."""
+
+    def __init__(self, real: Any, victim: Path) -> None:
+        self.real = real
+        self.victim = victim
+
+    def __call__(self, path: str) -> Any:
+        with self.real(path) as entries:
+            listed = list(entries)
+        if Path(path) == self.victim.parent and self.victim.exists():
+            (self.victim / "link").unlink()
+            self.victim.rmdir()
+        return contextlib.nullcontext(iter(listed))
+
+
+def test_an_entry_deleted_between_readdir_and_stat_costs_the_walk_only_that_entry(
+    driver: StorageDriver, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"/repo/revisions/sha256/{index:04d}/link" for index in range(20)]
+    for name in names:
+        driver.put_content(name, b"x")
+    driver.put_content("/repo/tags/v1/link", b"t")
+    victim = root / "repo/revisions/sha256/0007"  # listed, then gone before its stat
+    monkeypatch.setattr(filesystem.os, "scandir", _ScandirThatLosesAnEntry(os.scandir, victim))
+    walked = {info.path for info in driver.walk("/repo") if not info.is_dir}
+    assert walked == {*names[:7], *names[8:], "/repo/tags/v1/link"}
