@@ -12,7 +12,7 @@ to the tool that needs it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,8 +23,13 @@ from distribution_storage.driver.contract import (
     WalkPrune,
     read_workers,
 )
-from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
-from distribution_storage.driver.paths import components
+from distribution_storage.driver.errors import (
+    ListingInconsistentError,
+    PathNotFoundError,
+    StorageDriverError,
+)
+from distribution_storage.driver.flat_walk import SEPARATOR_ORDER, sort_key
+from distribution_storage.driver.paths import components, parent_of
 from distribution_storage.layout import (
     BLOBS_ROOT,
     REPOSITORIES_ROOT,
@@ -33,7 +38,11 @@ from distribution_storage.layout import (
     blob_data_path,
     digest_of_blob_data_path,
     is_valid_tag,
+    layer_link_path,
+    manifest_revision_link_path,
+    manifests_root,
     split_repository_path,
+    tag_current_link_path,
 )
 from distribution_storage.layout import ROOT as STORE_ROOT
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
@@ -108,9 +117,27 @@ def _walk_if_present(
     driver: StorageDriver, root: str, prune: WalkPrune | None = None, details: bool = True
 ) -> Iterator[FileInfo]:
     try:
-        yield from driver.walk(root, prune=prune, details=details)
+        yield from checked_walk_order(driver.walk(root, prune=prune, details=details), root)
     except PathNotFoundError:
         return
+
+
+def checked_walk_order(entries: Iterable[FileInfo], root: str) -> Iterator[FileInfo]:
+    """``entries`` of a walk of ``root``, checked to come in the contract's walk order.
+
+    A walk promises depth-first byte order; one that breaks it (a backend that returned
+    keys out of order, a page that did not continue where the last ended) raises
+    :class:`ListingInconsistentError` naming ``root`` instead of being trusted.
+    """
+    previous = ""
+    for info in entries:
+        key = sort_key(info.path)
+        if key <= previous:
+            raise ListingInconsistentError(
+                root, f"{info.path} came after {previous.replace(SEPARATOR_ORDER, '/')}"
+            )
+        previous = key
+        yield info
 
 
 def walk_parallel(
@@ -375,3 +402,59 @@ def scan_store(
         digests=digests,
     )
     return inventory
+
+
+def compare_scans(
+    driver: StorageDriver,
+    first: dict[str, RepositoryInventory],
+    second: dict[str, RepositoryInventory],
+    is_new: Callable[[datetime], bool],
+    listed: str,
+) -> None:
+    """Check a second scan of the repositories against the first, as a second view.
+
+    What the second scan lacks must really be gone (it is stat'ed); what it adds must be
+    new (``is_new`` of its time: written since the first scan, or younger than a grace
+    period that protects it anyway). Anything else means one of the two listings of
+    ``listed`` was incomplete: :class:`ListingInconsistentError`. The caller decides what a
+    legitimate change means for it.
+    """
+    for name, old in first.items():
+        new = second.get(name)
+        if new is None or (old.has_manifests and not new.has_manifests):
+            _vanished(driver, manifests_root(name), f"repository {name}", listed)
+            continue
+        for digest in old.revisions.keys() - new.revisions.keys():
+            path = manifest_revision_link_path(name, digest)
+            _vanished(driver, path, f"{name}: manifest {digest}", listed)
+        for tag in old.tags.keys() - new.tags.keys():
+            _vanished(driver, tag_current_link_path(name, tag), f"{name}: tag {tag}", listed)
+        for digest in old.layers.keys() - new.layers.keys():
+            _vanished(driver, layer_link_path(name, digest), f"{name}: layer {digest}", listed)
+    for name, new in second.items():
+        before = first.get(name) or RepositoryInventory(name)
+        appeared: Iterable[tuple[str, datetime]] = (
+            *((f"manifest {d}", t) for d, t in new.revisions.items() if d not in before.revisions),
+            *((f"tag {tag}", t) for tag, t in new.tags.items() if tag not in before.tags),
+            *((f"layer {d}", t) for d, t in new.layers.items() if d not in before.layers),
+        )
+        for what, mod_time in appeared:
+            if not is_new(mod_time):
+                raise ListingInconsistentError(
+                    listed,
+                    f"{name}: {what} (modified {mod_time:%Y-%m-%dT%H:%M:%SZ}) was missing "
+                    "from the first listing",
+                )
+
+
+def _vanished(driver: StorageDriver, path: str, what: str, listed: str) -> None:
+    """``path`` was listed once and not the second time: it must really be gone."""
+    try:
+        driver.stat(path)
+    except PathNotFoundError:
+        return
+    if what.startswith("repository"):
+        detail = f"{what} vanished from the second listing but {path} still exists"
+    else:
+        detail = f"{what} vanished from the second listing but its link still exists"
+    raise ListingInconsistentError(listed or parent_of(path), detail)

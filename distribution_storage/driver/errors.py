@@ -87,6 +87,19 @@ class WriterClosedError(StorageDriverError, ValueError):
         self.state = state
 
 
+class ListingInconsistentError(StorageDriverError, RuntimeError):
+    """A listing did not add up: keys out of order, a page that does not continue where the
+    last ended, or two views of one prefix that disagree about what it holds.
+
+    Raised instead of trusting the listing: a tool that would delete, or report a store
+    whole or a copy complete, on the strength of it stops, naming ``prefix``.
+    """
+
+    def __init__(self, prefix: str, detail: str, *, driver: str = "") -> None:
+        super().__init__(f"listing of {prefix} does not add up: {detail}", driver=driver)
+        self.prefix = prefix
+
+
 class ConfigurationError(StorageDriverError, ValueError):
     """A configuration or driver parameter is missing or wrong; ``key`` names the culprit."""
 

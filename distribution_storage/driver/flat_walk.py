@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from distribution_storage.driver.errors import ListingInconsistentError
 from distribution_storage.driver.fileinfo import FileInfo, WalkPrune
 from distribution_storage.driver.paths import is_valid_component, join
 
@@ -66,12 +67,21 @@ def walk_order(
     everything up to it in walk order; ``prune`` may skip a yielded directory's subtree, and
     ``on_prune`` hears of it (with the directory's relative key) so the listing can skip it.
     Keys that are not valid relative paths (directory markers ending in ``/``, foreign
-    names) are ignored.
+    names) are ignored. The listing must be in strictly increasing byte order, as the
+    object stores promise: a key that is not raises :class:`ListingInconsistentError`
+    rather than be walked out of place (a page that does not continue where the last ended
+    shows as such a key).
     """
     after_key = sort_key(after) if after is not None else None
     heap: list[tuple[str, ListedKey]] = []
     emitter = _Emitter(base, after_key, prune, on_prune)
+    previous: str | None = None
     for item in listing:
+        if previous is not None and item.relative <= previous:
+            raise ListingInconsistentError(
+                base, f"key {item.relative!r} was listed after {previous!r}, out of byte order"
+            )
+        previous = item.relative
         parts = item.relative.split("/")
         if not all(is_valid_component(part) for part in parts):
             continue

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from distribution_storage.driver.contract import StorageDriver, read_workers
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
@@ -25,11 +26,13 @@ from distribution_storage.fsck.report import Finding, FsckReport
 from distribution_storage.inventory import (
     BlobRecord,
     RepositoryInventory,
+    compare_scans,
     require_registry_store,
     scan_blobs,
     scan_repositories,
 )
 from distribution_storage.layout import (
+    REPOSITORIES_ROOT,
     Digest,
     blob_data_path,
     check_name,
@@ -54,6 +57,9 @@ from distribution_storage.threads import map_threaded
 
 CHUNK = 1 << 20
 DEFAULT_WORKERS = 8
+CLOCK_STEP = timedelta(seconds=1)
+"""Modification times are whole seconds on some backends (S3): what changed within the
+second the first listing began counts as changed since."""
 
 
 @dataclass
@@ -77,9 +83,19 @@ def fsck(
     report = FsckReport()
     require_registry_store(driver)
     strays: list[str] = []
+    listed_since = datetime.now(UTC) - CLOCK_STEP
     blobs = scan_blobs(driver, progress=progress, strays=strays, workers=workers)
     repositories = scan_repositories(
         driver, include_uploads=True, progress=progress, strays=strays, workers=workers
+    )
+    # A second view before any verdict: a repository one listing missed would otherwise
+    # go unchecked and the store be called whole.
+    compare_scans(
+        driver,
+        repositories,
+        scan_repositories(driver, include_uploads=True, workers=workers),
+        lambda mod_time: mod_time >= listed_since,
+        REPOSITORIES_ROOT,
     )
     if repository is not None:
         check_name(repository)

@@ -26,8 +26,9 @@ for a guarantee, as distribution requires.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -38,6 +39,7 @@ from distribution_storage.driver.contract import (
     delete_workers,
     read_workers,
 )
+from distribution_storage.driver.errors import ListingInconsistentError
 from distribution_storage.driver.middleware.metrics import CountingDriver
 from distribution_storage.driver.wrapper import validated
 from distribution_storage.gc.mark import ManifestCache, RepositoryMark, mark_repository
@@ -46,11 +48,13 @@ from distribution_storage.inventory import (
     BlobRecord,
     RepositoryInventory,
     blob_record,
+    compare_scans,
     require_registry_store,
     scan_blob_digests,
     scan_repositories,
 )
 from distribution_storage.layout import (
+    REPOSITORIES_ROOT,
     Digest,
     DigestTable,
     blob_data_path,
@@ -118,15 +122,16 @@ def collect_garbage(
 
     require_registry_store(counting)
     digests = DigestTable()  # one object per digest, for the blobs, links and manifests
-    blobs = scan_blob_digests(counting, progress=progress, workers=workers, digests=digests)
-    repositories = scan_repositories(
-        counting,
-        link_directories=True,
-        times=grace_period > 0,  # no time is compared without a grace period
-        progress=progress,
-        workers=workers,
-        digests=digests,
-    )
+    with _listing_stops_gc():
+        blobs = scan_blob_digests(counting, progress=progress, workers=workers, digests=digests)
+        repositories = scan_repositories(
+            counting,
+            link_directories=True,
+            times=grace_period > 0,  # no time is compared without a grace period
+            progress=progress,
+            workers=workers,
+            digests=digests,
+        )
     cache = ManifestCache(counting, blobs, digests)
     lap("inventory")
 
@@ -154,11 +159,13 @@ def collect_garbage(
 
     marks = mark_all(list(repositories))
     lap("mark")
-    if grace_period > 0:  # with no grace period the registry must be read-only anyway
-        changed = _recheck(counting, repositories, digests, progress, workers)
-        if changed:
-            marks.update(mark_all(changed))
-        lap("recheck")
+    with _listing_stops_gc():
+        changed = _recheck(
+            counting, repositories, digests, progress, workers, is_young, times=grace_period > 0
+        )
+    if changed:
+        marks.update(mark_all(changed))
+    lap("recheck")
 
     marked: set[Digest] = set()
     for mark in marks.values():
@@ -188,6 +195,15 @@ def collect_garbage(
     return report
 
 
+@contextmanager
+def _listing_stops_gc() -> Iterator[None]:
+    """A listing that did not add up stops GC, before anything is deleted."""
+    try:
+        yield
+    except ListingInconsistentError as exc:
+        raise GarbageCollectionError(str(exc)) from exc
+
+
 def _keep_everything(repo: RepositoryInventory) -> RepositoryMark:
     mark = RepositoryMark(repo.name, survivors=set(repo.revisions))
     mark.marked = set(repo.revisions) | set(repo.layers)
@@ -203,11 +219,25 @@ def _recheck(
     digests: DigestTable,
     progress: Progress,
     workers: int,
+    is_young: Callable[[datetime], bool],
+    *,
+    times: bool,
 ) -> list[str]:
-    """Walk the repositories again; update and return those whose links changed."""
+    """Walk the repositories again, check that the two listings add up, and update and
+    return the repositories whose links changed.
+
+    The second walk is the inventory's second view: what vanished from it must be gone,
+    what appeared must be young (see :mod:`distribution_storage.gc.crosscheck`).
+    """
     fresh = scan_repositories(
-        driver, link_directories=True, progress=progress, workers=workers, digests=digests
+        driver,
+        link_directories=True,
+        times=times,
+        progress=progress,
+        workers=workers,
+        digests=digests,
     )
+    compare_scans(driver, repositories, fresh, is_young, REPOSITORIES_ROOT)
     changed = []
     for name, repo in fresh.items():
         old = repositories.get(name)

@@ -22,11 +22,14 @@ from datetime import datetime
 
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
+from distribution_storage.gc.crosscheck import look_again, missing_revision
 from distribution_storage.gc.report import GarbageCollectionError
 from distribution_storage.inventory import BlobRecord, RepositoryInventory
 from distribution_storage.layout import (
+    BLOBS_ROOT,
     Digest,
     DigestTable,
+    blob_data_path,
     parse_link,
     tag_current_link_path,
 )
@@ -155,20 +158,58 @@ def mark_repository(
     """Decide which manifests of ``repository`` survive and which blobs they keep."""
     name = repository.name
     mark = RepositoryMark(name)
-    for tag in repository.tags:
-        digest = read_tag(driver, name, tag)
-        if digest is not None:
-            mark.tags[tag] = manifests.digests.intern(digest)
-
     parsed: dict[Digest, ManifestRefs] = {}
     missing: set[Digest] = set()
+    unlinked: set[Digest] = set()
+
+    def is_revision(digest: Digest, what: str) -> bool:
+        # The listing's absence is checked before it can cost a manifest its blobs.
+        if digest in repository.revisions:
+            return True
+        if digest in unlinked:
+            return False
+        try:
+            if missing_revision(driver, repository, digest, is_young, what=what):
+                return True
+        except StorageDriverError as exc:
+            raise _fail_closed(exc, name, digest) from exc
+        unlinked.add(digest)
+        return False
+
+    for tag in repository.tags:
+        digest = read_tag(driver, name, tag)
+        if digest is None:
+            continue
+        digest = mark.tags[tag] = manifests.digests.intern(digest)
+        if not is_revision(digest, f"tag {tag} names manifest {digest}"):
+            mark.notes.append(f"{name}: tag {tag} names {digest}, which has no revision link")
+
+    def has_blob(digest: Digest) -> bool:
+        if digest in blobs:
+            return True
+        try:
+            info = look_again(
+                driver,
+                blob_data_path(digest),
+                is_young,
+                listed=BLOBS_ROOT,
+                what=f"{name}: manifest {digest} is linked",
+            )
+        except StorageDriverError as exc:
+            raise _fail_closed(exc, name, digest) from exc
+        return info is not None
 
     def load(digest: Digest) -> ManifestRefs | None:
         # Only this repository's manifests are read: a reference to anything else (a
         # deleted child, a blob) marks that digest and stops there, as in distribution.
         if digest in parsed:
             return parsed[digest]
-        if digest in missing or digest not in blobs or digest not in repository.revisions:
+        if digest in missing:
+            return None
+        if not is_revision(digest, f"a manifest of {name} references manifest {digest}"):
+            return None
+        if not has_blob(digest):
+            missing.add(digest)
             return None
         refs = manifests.get(digest, name)
         if refs is None:
@@ -205,6 +246,15 @@ def mark_repository(
             if digest not in mark.survivors:
                 mark.doomed[digest] = "untagged"
     return mark
+
+
+def _fail_closed(
+    exc: StorageDriverError, repository: str, digest: Digest
+) -> GarbageCollectionError:
+    """A second look that failed or found the listing incomplete, as GC's stop."""
+    if isinstance(exc, GarbageCollectionError):
+        return exc
+    return GarbageCollectionError(str(exc), repository=repository, digest=str(digest))
 
 
 def _closure(roots: Iterable[Digest], load: Callable[[Digest], ManifestRefs | None]) -> set[Digest]:

@@ -14,6 +14,14 @@ Options (all optional; from ``config.yml`` as strings or YAML values, or as keyw
 - ``latency``: a Go duration (``50ms``) slept before each affected call.
 - ``truncatereads``: readers end (without error) after this many bytes, as a connection cut
   short does.
+- Listing faults, on ``walk`` and ``list`` (each a share between 0 and 1, drawn anew for
+  every listing, so two listings of one prefix differ as they do on a flaky service):
+  ``listingdrop`` drops that share of the entries; ``listingreorder`` swaps that share of
+  entries with the one after it; ``listingendearly`` makes that share of listings end,
+  without an error, after fewer than ``listingpage`` entries (a lost continuation token);
+  ``listinglosepage`` loses that share of the pages of ``listingpage`` entries (default
+  1000) from the middle of a listing. None of them raises: the listing just comes back
+  wrong, and ``listing_faults`` counts how often.
 
 An injected failure raises :class:`InjectedFaultError`, a :class:`StorageDriverError` that is
 also a :class:`ConnectionError`, so code treats it like a transient backend failure.
@@ -26,6 +34,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
 
 from distribution_storage.driver.contract import FileInfo, FileWriter, StorageDriver, WalkPrune
@@ -36,7 +45,42 @@ from distribution_storage.driver.streams import ReadableStream
 from distribution_storage.durations import parse_duration
 
 T = TypeVar("T")
-_OPTIONS = ("verbs", "failrate", "failon", "failafter", "latency", "truncatereads", "seed")
+_LISTING_OPTIONS = ("listingdrop", "listingreorder", "listingendearly", "listinglosepage")
+_OPTIONS = (
+    "verbs",
+    "failrate",
+    "failon",
+    "failafter",
+    "latency",
+    "truncatereads",
+    "seed",
+    *_LISTING_OPTIONS,
+    "listingpage",
+)
+E = TypeVar("E")
+
+
+@dataclass(frozen=True)
+class ListingFaults:
+    """How listings come back wrong: each field a share between 0 and 1 (see the module)."""
+
+    drop: float = 0.0
+    reorder: float = 0.0
+    end_early: float = 0.0
+    lose_page: float = 0.0
+    page: int = 1000
+
+    def __post_init__(self) -> None:
+        for name, key in zip(
+            ("drop", "reorder", "end_early", "lose_page"), _LISTING_OPTIONS, strict=True
+        ):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigurationError("must lie between 0 and 1", key=f"faults.{key}")
+        if self.page < 1:
+            raise ConfigurationError("must be at least 1", key="faults.listingpage")
+
+    def __bool__(self) -> bool:
+        return any((self.drop, self.reorder, self.end_early, self.lose_page))
 
 
 class InjectedFaultError(StorageDriverError, ConnectionError):
@@ -62,6 +106,7 @@ class FaultInjectingDriver(DelegatingDriver):
         fail_after: int | None = None,
         latency: float = 0.0,
         truncate_reads: int | None = None,
+        listing: ListingFaults | None = None,
         seed: int | None = None,
     ) -> None:
         super().__init__(inner)
@@ -73,6 +118,9 @@ class FaultInjectingDriver(DelegatingDriver):
         self.fail_after = fail_after
         self.latency = latency
         self.truncate_reads = truncate_reads
+        self.listing = listing if listing is not None else ListingFaults()
+        self.listing_faults = 0
+        """How many entries were dropped or swapped, and listings ended or pages lost."""
         self.calls = 0
         self.injected = 0
         self._random = random.Random(seed)
@@ -123,7 +171,8 @@ class FaultInjectingDriver(DelegatingDriver):
         return self._run("stat", path, lambda: self.inner.stat(path))
 
     def list(self, path: str) -> builtins.list[str]:
-        return self._run("list", path, lambda: self.inner.list(path))
+        listed = self._run("list", path, lambda: self.inner.list(path))
+        return builtins.list(self._misreport("list", listed))
 
     def move(self, source: str, dest: str) -> None:
         self._run("move", source, lambda: self.inner.move(source, dest))
@@ -140,7 +189,48 @@ class FaultInjectingDriver(DelegatingDriver):
         details: bool = True,
     ) -> Iterator[FileInfo]:
         self.check("walk", path)
-        return self.inner.walk(path, start_after=start_after, prune=prune, details=details)
+        walk = self.inner.walk(path, start_after=start_after, prune=prune, details=details)
+        return self._misreport("walk", walk)
+
+    def _misreport(self, verb: str, entries: Iterable[E]) -> Iterator[E]:
+        """``entries`` as a misbehaving backend lists them (see :class:`ListingFaults`)."""
+        faults = self.listing
+        if not faults or not self.affects(verb):
+            yield from entries
+            return
+        with self._lock:  # each listing draws from its own stream, seeded from the driver's
+            rng = random.Random(self._random.random())
+        end_after = rng.randrange(faults.page) if rng.random() < faults.end_early else None
+        held: E | None = None
+        lost_page = False
+        for index, entry in enumerate(entries):
+            if end_after is not None and index >= end_after:
+                self._count_fault()
+                break
+            if index % faults.page == 0:
+                lost_page = index > 0 and rng.random() < faults.lose_page
+                if lost_page:
+                    self._count_fault()
+            if lost_page:
+                continue
+            if rng.random() < faults.drop:
+                self._count_fault()
+                continue
+            if held is not None:
+                yield entry
+                yield held
+                held = None
+            elif rng.random() < faults.reorder:
+                self._count_fault()
+                held = entry
+            else:
+                yield entry
+        if held is not None:
+            yield held
+
+    def _count_fault(self) -> None:
+        with self._lock:
+            self.listing_faults += 1
 
     def delete_many(self, paths: Iterable[str]) -> builtins.list[str]:
         paths = builtins.list(paths)
@@ -222,10 +312,7 @@ def create(inner: StorageDriver, options: Mapping[str, Any]) -> StorageDriver:
     verbs = options.get("verbs")
     if isinstance(verbs, str):
         verbs = [verb.strip() for verb in verbs.split(",") if verb.strip()]
-    try:
-        fail_rate = float(options.get("failrate") or 0.0)
-    except (TypeError, ValueError):
-        raise ConfigurationError("must be a number", key="faults.failrate") from None
+    fail_rate = _share(options, "failrate")
     return FaultInjectingDriver(
         inner,
         verbs=verbs,
@@ -234,5 +321,19 @@ def create(inner: StorageDriver, options: Mapping[str, Any]) -> StorageDriver:
         fail_after=_optional_int(options, "failafter"),
         latency=parse_duration(options.get("latency") or 0, key="faults.latency"),
         truncate_reads=_optional_int(options, "truncatereads"),
+        listing=ListingFaults(
+            drop=_share(options, "listingdrop"),
+            reorder=_share(options, "listingreorder"),
+            end_early=_share(options, "listingendearly"),
+            lose_page=_share(options, "listinglosepage"),
+            page=_optional_int(options, "listingpage") or 1000,
+        ),
         seed=_optional_int(options, "seed"),
     )
+
+
+def _share(options: Mapping[str, Any], key: str) -> float:
+    try:
+        return float(options.get(key) or 0.0)
+    except (TypeError, ValueError):
+        raise ConfigurationError("must be a number", key=f"faults.{key}") from None
