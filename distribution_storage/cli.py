@@ -208,7 +208,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         for failure in sorted(report.failures):
             print(f"failed: {failure.kind} {failure.path}: {failure.reason}", file=sys.stderr)
         print(report.summary())
-    return EXIT_FAILURE if report.failures else 0
+    if (incomplete := report.incomplete()) is not None:
+        print(f"error: {incomplete}", file=sys.stderr)
+    return EXIT_FAILURE if report.failures or report.missing else 0
 
 
 def cmd_purge_uploads(args: argparse.Namespace) -> int:

@@ -56,6 +56,11 @@ class MigrationReport:
     deleted_by_kind: dict[str, int] = field(default_factory=dict)
     server_side_copies: int = 0
     failures: list[Failure] = field(default_factory=list)
+    verified: bool = False
+    """True when fresh listings showed every source object in the target (never on a dry run)."""
+    missing: list[str] = field(default_factory=list)
+    """Source objects a fresh listing of the target lacks after the copy: the run is not
+    complete (see :mod:`distribution_storage.migrate.verify`)."""
     notes: list[str] = field(default_factory=list)
     operations: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
@@ -90,7 +95,20 @@ class MigrationReport:
         )
         if self.deleted:
             line += f", {'would delete' if self.dry_run else 'deleted'} {self.deleted}"
+        if self.verified:
+            line += ", verified complete"
         return f"{line} in {self.seconds:.1f}s"
+
+    def incomplete(self) -> str | None:
+        """One line naming what a fresh listing of the target lacks, or None."""
+        if not self.missing:
+            return None
+        first = self.missing[0]
+        return (
+            f"not complete: a fresh listing of the target lacks {len(self.missing)} source "
+            f"object(s), first {first} (a listing of {first.rsplit('/', 1)[0]} did not add "
+            "up, or the source changed meanwhile); run again"
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The report as a JSON-ready object (``failed`` is a count; ``failures`` the list)."""
@@ -109,6 +127,8 @@ class MigrationReport:
             "failures": [
                 {"kind": f.kind, "path": f.path, "reason": f.reason} for f in sorted(self.failures)
             ],
+            "verified": self.verified,
+            "missing": list(self.missing),
             "notes": list(self.notes),
             "operations": self.operations,
             "seconds": self.seconds,

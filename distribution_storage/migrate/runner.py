@@ -10,6 +10,8 @@
    same bytes are skipped. A link is written only if the blob it names is in the target, so
    an interrupted run never leaves a link to a missing blob.
 4. **Extraneous** target objects (``delete_extraneous``): links first, then blobs.
+5. **Verify** (:mod:`.verify`): fresh listings of both sides; the run is complete only if
+   the target holds every source object. What it lacks is in ``report.missing``.
 
 A second run finds everything present and copies nothing; an interrupted run, run again,
 copies what is missing. A dry run lists, reads links to compare them, and writes nothing.
@@ -50,6 +52,7 @@ from distribution_storage.migrate.plan import (
     make_plan,
 )
 from distribution_storage.migrate.report import Failure, MigrationError, MigrationReport
+from distribution_storage.migrate.verify import missing_from_target
 from distribution_storage.progress import Progress, ProgressUpdate, no_progress
 from distribution_storage.registry.registry import Registry
 from distribution_storage.threads import even_batches
@@ -104,6 +107,13 @@ def migrate(
             run.delete(plan, listing)
         if not dry_run:
             remove_staging(dst)
+            report.missing = missing_from_target(
+                src,
+                dst,
+                include_uploads=include_uploads,
+                excused=(failure.path for failure in report.failures),
+            )
+            report.verified = not report.missing
     finally:
         report.operations = {"source": src.snapshot(), "target": dst.snapshot()}
         report.seconds = round(time.monotonic() - started, 3)
