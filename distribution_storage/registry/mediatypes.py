@@ -5,14 +5,20 @@ manifest list and an OCI index reference child manifests; OCI manifests and inde
 a ``subject`` (which makes them a referrer of it); docker schema 1 (deprecated) is only read,
 its ``fsLayers[].blobSum`` being its blobs. :func:`parse_manifest` detects the type (from the
 ``mediaType`` field, the declared content type, or the document's shape) and returns a
-:class:`ParsedManifest`; anything malformed raises :class:`ManifestInvalidError`.
+:class:`ParsedManifest`; anything malformed raises :class:`ManifestInvalidError`. It reads
+JSON as distribution's Go decoder does, so that nothing it accepts is one distribution cannot
+read: UTF-8 only (no byte-order mark, no UTF-16), no ``NaN`` or ``Infinity``, each field of
+the type of distribution's Go struct (sizes fit an ``int64``), and a bounded nesting depth.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from distribution_storage.layout import Digest
@@ -32,6 +38,26 @@ WRITABLE_MEDIA_TYPES = frozenset({DOCKER_SCHEMA2, DOCKER_MANIFEST_LIST, OCI_MANI
 """Media types a manifest may be put with."""
 MEDIA_TYPES = WRITABLE_MEDIA_TYPES | {DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED}
 """Media types a manifest may be read as."""
+
+MAX_MANIFEST_DEPTH = 100
+"""How deeply a manifest's arrays and objects may nest.
+
+Real manifests nest five deep at most (index, ``manifests``, descriptor, ``platform``,
+``os.features``; annotations are flat string maps). Python's decoder recurses once per level
+against the interpreter's recursion limit (1,000, shared with the caller's stack: a document
+994 deep parses at the top of a thread, 493 deep under 500 frames), so the depth is checked
+before decoding, never left to a ``RecursionError`` whose depth depends on who calls: what
+``put`` accepted, GC and fsck must always read. Go's decoder allows 10,000, which only
+fields distribution ignores could use."""
+
+INT64_MAX = 2**63 - 1
+"""The largest descriptor size: distribution's Go ``Descriptor.Size`` and the OCI image-spec's
+``size`` are ``int64``."""
+
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_STRING = re.compile(rb'"[^"]*"')
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +102,35 @@ class ParsedManifest:
     annotations: Mapping[str, str] = field(default_factory=dict)
 
 
+def _string_map(value: Any, where: str) -> dict[str, str]:
+    """``value`` if it is an object of strings (Go's ``map[string]string``)."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ManifestInvalidError(f"{where} must be an object of strings")
+    return value
+
+
+def _platform(value: Any, where: str) -> dict[str, Any]:
+    """``value`` if its fields have the types of Go's ``v1.Platform``, which distribution
+    decodes even in a layer's descriptor."""
+    if not isinstance(value, dict):
+        raise ManifestInvalidError(f"{where} must be an object")
+    for key in ("architecture", "os", "os.version", "variant"):
+        if not isinstance(value.get(key, ""), str):
+            raise ManifestInvalidError(f"{where}.{key} must be a string")
+    for key in ("os.features", "features"):
+        items = value.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ManifestInvalidError(f"{where}.{key} must be a list of strings")
+    return value
+
+
+def _artifact_type(value: Mapping[str, Any], where: str) -> str | None:
+    artifact_type = value.get("artifactType")
+    if artifact_type is not None and not isinstance(artifact_type, str):
+        raise ManifestInvalidError(f"{where}artifactType must be a string")
+    return artifact_type
+
+
 def _descriptor(value: Any, where: str) -> Descriptor:
     if not isinstance(value, dict):
         raise ManifestInvalidError(f"{where}: a descriptor is a JSON object")
@@ -83,28 +138,25 @@ def _descriptor(value: Any, where: str) -> Descriptor:
     size = value.get("size")
     urls = value.get("urls") or []
     annotations = value.get("annotations")
+    platform = value.get("platform")
     if not isinstance(media_type, str):
         raise ManifestInvalidError(f"{where}: mediaType must be a string")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise ManifestInvalidError(f"{where}: size must be a non-negative integer")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= INT64_MAX:
+        raise ManifestInvalidError(f"{where}: size must be an integer from 0 to 2**63-1")
     if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
         raise ManifestInvalidError(f"{where}: urls must be a list of strings")
-    if annotations is not None and not isinstance(annotations, dict):
-        raise ManifestInvalidError(f"{where}: annotations must be an object")
     try:
         digest = Digest.parse(str(value.get("digest", "")))
     except ValueError as exc:
         raise ManifestInvalidError(f"{where}: {exc}") from None
-    artifact_type = value.get("artifactType")
-    platform = value.get("platform")
     return Descriptor(
         media_type,
         digest,
         size,
-        artifact_type if isinstance(artifact_type, str) else None,
-        annotations,
+        _artifact_type(value, f"{where}."),
+        _string_map(annotations, f"{where}.annotations") if annotations is not None else None,
         tuple(urls),
-        platform if isinstance(platform, dict) else None,
+        _platform(platform, f"{where}.platform") if platform is not None else None,
     )
 
 
@@ -122,32 +174,27 @@ def _subject(doc: Mapping[str, Any]) -> Descriptor | None:
 
 
 def _annotations(doc: Mapping[str, Any]) -> Mapping[str, str]:
-    value = doc.get("annotations") or {}
-    if not isinstance(value, dict):
-        raise ManifestInvalidError("annotations must be an object")
-    return value
+    return _string_map(doc.get("annotations") or {}, "annotations")
 
 
 def _image(media_type: str, doc: Mapping[str, Any]) -> ParsedManifest:
     config = _descriptor(doc.get("config"), "config")
     layers = _descriptors(doc, "layers", required=media_type == DOCKER_SCHEMA2)
-    artifact_type = doc.get("artifactType")
     return ParsedManifest(
         media_type,
         blobs=(config, *layers),
         subject=_subject(doc) if media_type == OCI_MANIFEST else None,
-        artifact_type=artifact_type if isinstance(artifact_type, str) else config.media_type,
+        artifact_type=_artifact_type(doc, "") or config.media_type,
         annotations=_annotations(doc),
     )
 
 
 def _index(media_type: str, doc: Mapping[str, Any]) -> ParsedManifest:
-    artifact_type = doc.get("artifactType")
     return ParsedManifest(
         media_type,
         manifests=_descriptors(doc, "manifests", required=True),
         subject=_subject(doc) if media_type == OCI_INDEX else None,
-        artifact_type=artifact_type if isinstance(artifact_type, str) else None,
+        artifact_type=_artifact_type(doc, ""),
         annotations=_annotations(doc),
     )
 
@@ -180,6 +227,8 @@ HANDLERS: Mapping[str, Callable[[str, Mapping[str, Any]], ParsedManifest]] = {
 
 def _detect(doc: Mapping[str, Any], declared: str | None) -> str:
     version = doc.get("schemaVersion")
+    if not isinstance(version, int) or isinstance(version, bool):  # Go's int: 2.0 is refused
+        raise ManifestInvalidError(f"schemaVersion must be an integer, not {version!r}")
     if version == 1:
         return DOCKER_SCHEMA1_SIGNED if "signatures" in doc else DOCKER_SCHEMA1
     if version != 2:
@@ -205,12 +254,44 @@ def _detect(doc: Mapping[str, Any], declared: str | None) -> str:
     raise ManifestMediaTypeUnsupportedError(declared or "(none)")
 
 
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _nesting_depth(payload: bytes) -> int:
+    """How deeply the arrays and objects of ``payload`` nest, found without recursing: escape
+    sequences are dropped (a ``\\"`` ends no string), then strings, then all but brackets.
+    Where ``payload`` is not JSON, at least as deep as a decoder gets before it fails."""
+    brackets = _STRING.sub(b"", _ESCAPE.sub(b"", payload)).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
+
+
+def _load(payload: bytes) -> Any:
+    """The JSON document ``payload`` as Go's ``encoding/json`` reads it, or
+    :class:`ManifestInvalidError`."""
+    # Strict UTF-8: json.loads(bytes) would also take UTF-16, UTF-32 and a byte-order mark,
+    # all of which Go refuses ("invalid character 'ï' looking for beginning of value").
+    if payload.startswith(codecs.BOM_UTF8):
+        raise ManifestInvalidError("manifest starts with a byte-order mark, which JSON forbids")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestInvalidError(f"manifest is not UTF-8: {exc}") from None
+    depth = _nesting_depth(payload)
+    if depth > MAX_MANIFEST_DEPTH:
+        raise ManifestInvalidError(
+            f"manifest nests {depth} deep, more than the limit of {MAX_MANIFEST_DEPTH}"
+        )
+    try:
+        # Python's json, not Go's, takes NaN, Infinity and -Infinity unless refused.
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:  # RecursionError: a caller deep in its stack
+        raise ManifestInvalidError(f"manifest is not valid JSON: {exc}") from None
+
+
 def parse_manifest(payload: bytes, declared: str | None = None) -> ParsedManifest:
     """Parse a manifest's bytes; ``declared`` is the content type it came with, if any."""
-    try:
-        doc = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ManifestInvalidError(f"manifest is not valid JSON: {exc}") from None
+    doc = _load(payload)
     if not isinstance(doc, dict):
         raise ManifestInvalidError("manifest is not a JSON object")
     media_type = _detect(doc, declared)

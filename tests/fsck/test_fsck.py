@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.images import Image, Images
+from support.manifests import plant_corrupt_manifest, refused_forms
 
 from distribution_storage import UnsupportedMethodError, open_driver
 from distribution_storage.driver import StorageDriver
@@ -179,3 +180,38 @@ def test_cli_exit_status_and_json(store: tuple[Path, Registry, Images], tmp_path
     assert finding["digest"] == str(image.blobs[1])
     text = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert f"damage: blob-corrupt: {image.blobs[1]}" in text.stdout
+
+
+@pytest.mark.parametrize("form", list(refused_forms(b'{"layers": [{}]}')))
+def test_a_manifest_distribution_cannot_read_is_damage_naming_it(
+    store: tuple[Path, Registry, Images], form: str
+) -> None:
+    root, registry, images = store
+    populate(images)
+    bad = plant_corrupt_manifest(
+        registry, "broken/repo", refused_forms(images.image("broken/repo").payload)[form]
+    )
+    before = snapshot(root)
+    report = fsck(registry)
+    invalid = [f for f in report.damage if f.kind == "manifest-invalid"]
+    assert [(f.repository, f.digest) for f in invalid] == [("broken/repo", str(bad))]
+    assert invalid[0].detail
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("form", ["nan", "utf-8-bom", "nested-100000"])
+def test_cli_names_a_manifest_distribution_cannot_read_and_exits_3(
+    store: tuple[Path, Registry, Images], tmp_path: Path, form: str
+) -> None:
+    root, registry, images = store
+    populate(images)
+    bad = plant_corrupt_manifest(
+        registry, "broken/repo", refused_forms(images.image("broken/repo").payload)[form]
+    )
+    config = tmp_path / "config.yml"
+    config.write_text(f"storage:\n  filesystem:\n    rootdirectory: {root}\n")
+    command = [sys.executable, "-m", "distribution_storage.cli", "fsck", str(config)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert f"damage: manifest-invalid: broken/repo {bad}: " in result.stdout
+    assert result.stderr == ""

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from support.images import Images
+from support.manifests import plant_corrupt_manifest, refused_forms
 
 from distribution_storage import open_driver
 from distribution_storage.cli import main
@@ -206,3 +207,20 @@ def test_gc_pauses_the_cyclic_collector_only_while_it_runs(
         assert not python_gc.isenabled()
     finally:
         python_gc.enable()
+
+
+@pytest.mark.parametrize("form", ["nan", "utf-16", "size-over-int64", "nested-100000"])
+def test_gc_names_a_manifest_distribution_cannot_read_in_one_line(
+    tmp_path: Path, form: str
+) -> None:
+    config, registry, images = make_store(tmp_path)
+    images.image("app", tag="v1")
+    payload = refused_forms(images.image("broken/repo").payload)[form]
+    bad = plant_corrupt_manifest(registry, "broken/repo", payload)
+    before = {b.digest for b in registry.blobs}
+    result = run_cli("gc", str(config), "-m", "--grace-period", "0")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("distribution-storage: error: ")
+    assert f"broken/repo {bad}: invalid manifest: " in lines[0]
+    assert {b.digest for b in registry.blobs} == before

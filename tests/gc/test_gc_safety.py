@@ -9,28 +9,18 @@ from pathlib import Path
 
 import pytest
 from support.images import Image, Images
+from support.manifests import plant_corrupt_manifest, refused_forms
 
 from distribution_storage import open_driver
 from distribution_storage.driver import StorageDriver
 from distribution_storage.driver.middleware.faults import FaultInjectingDriver
 from distribution_storage.gc import GarbageCollectionError, collect_garbage
-from distribution_storage.layout import Digest, blob_data_path, manifest_revision_link_path
+from distribution_storage.layout import Digest, blob_data_path
 from distribution_storage.registry import Registry
 
 
 def stored(registry: Registry) -> set[Digest]:
     return {blob.digest for blob in registry.blobs}
-
-
-def plant_corrupt_manifest(registry: Registry, name: str, payload: bytes) -> Digest:
-    """A revision whose blob is not a manifest, as a damaged store has."""
-    repo = registry.repository(name)
-    digest = Digest.of(payload)
-    with repo.uploads.create() as upload:
-        upload.write(payload)
-        upload.commit(digest)
-    registry.driver.put_content(manifest_revision_link_path(name, digest), str(digest).encode())
-    return digest
 
 
 def plant_orphan(registry: Registry, name: str) -> Digest:
@@ -54,6 +44,22 @@ def test_an_unparseable_manifest_stops_the_run_before_any_deletion(
     assert caught.value.repository == "broken/repo"
     assert caught.value.digest == str(bad)
     assert "broken/repo" in str(caught.value) and str(bad) in str(caught.value)
+    assert stored(registry) == before
+    assert orphan in stored(registry)
+
+
+@pytest.mark.parametrize("form", list(refused_forms(b'{"layers": [{}]}')))
+def test_a_manifest_distribution_cannot_read_stops_the_run_naming_it(
+    registry: Registry, images: Images, form: str
+) -> None:
+    images.image("good", tag="v1")
+    orphan = plant_orphan(registry, "good")
+    payload = refused_forms(images.image("broken/repo").payload)[form]
+    bad = plant_corrupt_manifest(registry, "broken/repo", payload)
+    before = stored(registry)
+    with pytest.raises(GarbageCollectionError, match="invalid manifest") as caught:
+        collect_garbage(registry, grace_period=0, delete_untagged=True)
+    assert (caught.value.repository, caught.value.digest) == ("broken/repo", str(bad))
     assert stored(registry) == before
     assert orphan in stored(registry)
 

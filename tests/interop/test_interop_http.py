@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.interop import EXAMPLE_SERVER, curl, free_port, running, write_config
+from support.manifests import refused_forms
 
 
 def _digest(data: bytes) -> str:
@@ -203,6 +204,19 @@ def test_bad_manifests_are_rejected(
         "PUT", f"{base}/v2/man/manifests/v1", data=payload, headers={"Content-Type": content_type}
     )
     assert (status, _error_code(body)) == (400, code)
+
+
+@pytest.mark.parametrize("form", list(refused_forms(b'{"layers": [{}]}')))
+def test_a_manifest_distribution_cannot_read_is_400_and_not_stored(base: str, form: str) -> None:
+    payload = refused_forms(_manifest(base, "forms", seed=form.encode()))[form]
+    for reference in ("bad", _digest(payload)):
+        status, _, body = curl(
+            "PUT", f"{base}/v2/forms/manifests/{reference}", data=payload, headers=OCI
+        )
+        assert (status, _error_code(body)) == (400, "MANIFEST_INVALID")
+    for reference in ("bad", _digest(payload)):
+        status, _, body = curl("GET", f"{base}/v2/forms/manifests/{reference}")
+        assert (status, _error_code(body)) == (404, "MANIFEST_UNKNOWN")
 
 
 def test_manifest_over_4_mib_is_413(base: str) -> None:

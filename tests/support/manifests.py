@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 
-from distribution_storage.layout import Digest
-from distribution_storage.registry import Repository
+from distribution_storage.layout import Digest, manifest_revision_link_path
+from distribution_storage.registry import Registry, Repository
 from distribution_storage.registry.mediatypes import (
     DOCKER_MANIFEST_LIST,
     DOCKER_SCHEMA2,
@@ -77,3 +78,45 @@ def index_manifest(children: list[bytes], *, media_type: str = OCI_INDEX) -> byt
         entry["platform"] = {"architecture": f"arch{i}", "os": "linux"}
         entries.append(entry)
     return json.dumps({"schemaVersion": 2, "mediaType": media_type, "manifests": entries}).encode()
+
+
+def plant_corrupt_manifest(registry: Registry, name: str, payload: bytes) -> Digest:
+    """A revision whose blob is ``payload``, written past the registry's checks, as a damaged
+    store (or one a laxer registry wrote) has."""
+    repo = registry.repository(name)
+    digest = Digest.of(payload)
+    with repo.uploads.create() as upload:
+        upload.write(payload)
+        upload.commit(digest)
+    registry.driver.put_content(manifest_revision_link_path(name, digest), str(digest).encode())
+    return digest
+
+
+def refused_forms(payload: bytes) -> dict[str, bytes]:
+    """The image manifest ``payload`` made into each form a registry must refuse, keyed by a
+    name for test ids: every one but ``nested-1000`` is one distribution 2.8.2 cannot read
+    (checked against Debian's docker-registry: it refuses each at put; on one already in a
+    store it answers 500 and its GC stops); ``nested-1000`` is under Go's nesting limit of
+    10,000 but over ``MAX_MANIFEST_DEPTH``."""
+    doc = json.loads(payload)
+    text = json.dumps(doc)
+
+    def plus(member: str) -> bytes:
+        return f"{text[:-1]}, {member}}}".encode()
+
+    oversized = {**doc, "layers": [{**doc["layers"][0], "size": 2**63}, *doc["layers"][1:]]}
+    platform = {**doc["layers"][0], "platform": {"architecture": 64, "os": "linux"}}
+    return {
+        "utf-16": text.encode("utf-16"),
+        "utf-16-le": text.encode("utf-16-le"),
+        "utf-8-bom": codecs.BOM_UTF8 + text.encode(),
+        "nan": plus('"annotations": {"a": NaN}'),
+        "infinity": plus('"annotations": {"a": Infinity}'),
+        "-infinity": plus('"annotations": {"a": -Infinity}'),
+        "size-over-int64": json.dumps(oversized).encode(),
+        "schema-version-float": text.replace('"schemaVersion": 2', '"schemaVersion": 2.0').encode(),
+        "annotation-number": plus('"annotations": {"a": 1}'),
+        "platform-number": json.dumps({**doc, "layers": [platform]}).encode(),
+        "nested-1000": plus('"x": ' + "[" * 1000 + "]" * 1000),
+        "nested-100000": plus('"x": ' + "[" * 100_000 + "]" * 100_000),
+    }
