@@ -117,9 +117,39 @@ def _walk_if_present(
     driver: StorageDriver, root: str, prune: WalkPrune | None = None, details: bool = True
 ) -> Iterator[FileInfo]:
     try:
-        yield from checked_walk_order(driver.walk(root, prune=prune, details=details), root)
+        yield from checked_walk(driver, root, prune=prune, details=details)
     except PathNotFoundError:
         return
+
+
+def checked_walk(
+    driver: StorageDriver, root: str, *, prune: WalkPrune | None = None, details: bool = True
+) -> Iterator[FileInfo]:
+    """A walk of ``root`` that is checked as it is consumed, and where it ends.
+
+    Its order must be the contract's (:func:`checked_walk_order`), and once it ends a walk
+    resumed after its last entry must find nothing more: a listing that ended early (a
+    lost continuation token, a page that never came) shows as entries after the end, and
+    raises :class:`ListingInconsistentError` naming ``root``. An entry written just then
+    does too: a tool that deletes, or reports a store whole, stops rather than guess.
+    """
+    last = None
+    for info in checked_walk_order(driver.walk(root, prune=prune, details=details), root):
+        last = info.path
+        yield info
+    below = f"{last}/" if last is not None else None
+
+    def passed(info: FileInfo) -> bool:  # the last entry's own subtree was walked or pruned
+        return below is not None and info.path.startswith(below)
+
+    def prune_resumed(info: FileInfo) -> bool:
+        return passed(info) or (prune is not None and prune(info))
+
+    for info in driver.walk(root, start_after=last, prune=prune_resumed, details=False):
+        if passed(info):
+            continue
+        ended = f"ended at {last}" if last is not None else "came back empty"
+        raise ListingInconsistentError(root, f"the listing {ended}, but {info.path} follows")
 
 
 def checked_walk_order(entries: Iterable[FileInfo], root: str) -> Iterator[FileInfo]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from distribution_storage.driver.contract import FileInfo, StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError
-from distribution_storage.inventory import BlobRecord, checked_walk_order, scan_blobs
+from distribution_storage.inventory import BlobRecord, checked_walk, scan_blobs
 from distribution_storage.layout import (
     REPOSITORIES_ROOT,
     Digest,
@@ -123,9 +123,7 @@ def _walk(driver: StorageDriver, include_uploads: bool) -> Iterator[FileInfo]:
         return not include_uploads and split is not None and split[1] == ["_uploads"]
 
     try:
-        yield from checked_walk_order(
-            driver.walk(REPOSITORIES_ROOT, prune=prune), REPOSITORIES_ROOT
-        )
+        yield from checked_walk(driver, REPOSITORIES_ROOT, prune=prune)
     except PathNotFoundError:
         return
 
