@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from support.images import Images
-from support.services import open_backend, services
 
 from distribution_storage import open_driver
 from distribution_storage.driver import StorageDriver
@@ -35,6 +34,3 @@ def registry(driver: StorageDriver) -> Registry:
 def images(registry: Registry) -> Images:
     """The image builder over the registry."""
     return Images(registry)
-
-
-__all__ = ["open_backend", "services"]  # every backend, for the tests that run on all seven

@@ -12,11 +12,9 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from distribution_storage import open_driver
 from distribution_storage.driver import StorageDriver
@@ -120,45 +118,3 @@ def start_oss_service() -> Service:
 
     server = start_oss()
     return Service(lambda: open_driver("oss", **server.parameters()), server.fake.stop, {})
-
-
-SERVICES = ("s3", "gcs", "azure", "swift", "oss")
-
-
-@pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Service]]:
-    """Every object-store service the other drivers' tests run, for one test module (they
-    stop when it ends rather than running through the rest of the session)."""
-    started: dict[str, Service] = {}
-    try:
-        started["s3"] = start_s3()
-        started["gcs"] = start_gcs(tmp_path_factory.mktemp("gcs"))
-        started["azure"] = start_azure(tmp_path_factory.mktemp("azurite"))
-        started["swift"] = start_swift_service(tmp_path_factory.mktemp("swift"))
-        started["oss"] = start_oss_service()
-        yield started
-    finally:
-        for service in started.values():
-            service.stop()
-
-
-@pytest.fixture(scope="module")
-def open_backend(
-    services: dict[str, Service], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[str], StorageDriver]]:
-    """Open a driver on a fresh, empty store of the named backend: a new filesystem root,
-    a new in-memory store, or a new bucket of a service. Module-scoped, so a module can keep
-    stores across its tests; the services' environment is set for the whole module."""
-    with pytest.MonkeyPatch.context() as patch:
-        for service in services.values():
-            for key, value in service.environment.items():
-                patch.setenv(key, value)
-
-        def make(name: str) -> StorageDriver:
-            if name == "filesystem":
-                return open_driver("filesystem", rootdirectory=str(tmp_path_factory.mktemp(name)))
-            if name == "inmemory":
-                return open_driver("inmemory")
-            return services[name].open()
-
-        yield make
