@@ -7,9 +7,11 @@ can resume. A writer is fenced to its path: every write to the file (and close, 
 first checks, under a shared ``flock`` of the writer's descriptor, that the path still names
 the file it opened, and ``move`` renames a file only under an exclusive ``flock``; so once a
 file was moved away (a registry commits an upload by moving it into the blob store), a
-writer still holding it raises :class:`PathNotFoundError` and cannot change it there. The driver never reads or writes outside ``rootdirectory``: the wrapper rejects
-``.`` and ``..`` components, and every path is resolved and checked against the root, so a
-symbolic link planted inside the root cannot lead out of it. Temporary files carry a name no
+writer still holding it raises :class:`PathNotFoundError` and cannot change it there.
+
+The driver never reads or writes outside ``rootdirectory``: the wrapper rejects ``.`` and
+``..`` components, and every path is resolved and checked against the root, so a symbolic
+link planted inside the root cannot lead out of it. Temporary files carry a name no
 valid path can have, and listings leave them out.
 """
 
