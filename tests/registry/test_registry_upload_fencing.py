@@ -17,7 +17,13 @@ from support.backends import DRIVERS, backend_opener, running_services
 
 from distribution_storage.driver import StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
-from distribution_storage.layout import BLOBS_ROOT, Digest, blob_data_path, upload_dir
+from distribution_storage.layout import (
+    BLOBS_ROOT,
+    Digest,
+    blob_data_path,
+    upload_data_path,
+    upload_dir,
+)
 from distribution_storage.registry import BlobUploadUnknownError, Registry, Repository
 
 KiB = 1024
@@ -184,5 +190,19 @@ def test_a_session_held_across_a_purge_changes_nothing(
         b.write(b"B's bytes after the purge" * 100)
         b.close()
     assert _blobs(driver) == before
+    with pytest.raises(BlobUploadUnknownError):
+        repo.uploads.resume(upload_id)
+
+
+def test_an_upload_being_committed_is_not_resumed_afresh(
+    registry: Registry, driver: StorageDriver
+) -> None:
+    """While a commit has the data fenced off (staged, not yet moved into the blob store),
+    resuming the upload does not start a new, empty data file: BlobUploadUnknownError."""
+    repo = registry.repository("first")
+    upload_id = repo.uploads.create().id
+    # the data as a commit leaves it, committed by its writer
+    driver.put_content(upload_data_path("first", upload_id), secrets.token_bytes(10 * KiB))
+    repo.uploads.stage(upload_id)  # where a commit stands between its fence and its checks
     with pytest.raises(BlobUploadUnknownError):
         repo.uploads.resume(upload_id)
