@@ -317,6 +317,15 @@ def upload_started_at_path(name: str, upload_id: str) -> str:
     return f"{upload_dir(name, upload_id)}/startedat"
 
 
+def upload_commit_path(name: str, upload_id: str, token: str) -> str:
+    """``_uploads/<id>/committing-<token>``: where one session's commit fences the data off
+    before verifying it (ours; distribution has no such file, and purges the directory)."""
+    return f"{upload_dir(name, upload_id)}/{UPLOAD_COMMIT_PREFIX}{token}"
+
+
+UPLOAD_COMMIT_PREFIX = "committing-"
+
+
 def upload_hash_state_path(name: str, upload_id: str, algorithm: str, offset: int) -> str:
     """``_uploads/<id>/hashstates/<alg>/<offset>`` (distribution's Go hash state; never written)."""
     return f"{upload_dir(name, upload_id)}/hashstates/{algorithm}/{offset}"

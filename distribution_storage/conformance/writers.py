@@ -3,10 +3,13 @@
 Writing after commit, cancel or close raises WriterClosedError; close after commit is fine;
 cancel leaves nothing behind, including the bytes of resumed earlier sessions; appending to
 a missing path raises PathNotFoundError; and a writer closed by one driver instance resumes
-correctly in a *new* instance (a new process, in real life).
+correctly in a *new* instance (a new process, in real life). A writer keeps no power over a
+file that was moved away from its path (a registry commits an upload by moving it).
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 
@@ -18,7 +21,11 @@ from distribution_storage.conformance.helpers import (
     write_all,
 )
 from distribution_storage.driver.contract import StorageDriver
-from distribution_storage.driver.errors import PathNotFoundError, WriterClosedError
+from distribution_storage.driver.errors import (
+    PathNotFoundError,
+    StorageDriverError,
+    WriterClosedError,
+)
 from distribution_storage.driver.wrapper import validated
 
 
@@ -119,6 +126,30 @@ class WriterCases(ConformanceBase):
             assert read_path(other, path) == first + second
         assert driver.get_content(path) == first + second
         assert driver.stat(path).size == len(first) + len(second)
+
+    @pytest.mark.parametrize("early", [100, 256 * 1024], ids=["buffered", "stored"])
+    def test_writer_keeps_no_power_over_a_moved_file(
+        self, driver: StorageDriver, prefix: str, early: int
+    ) -> None:
+        """A writer resumed on a path, whose file another writer then commits and someone
+        moves away, cannot change the moved file: its later write and commit raise a
+        StorageDriverError or reach nothing the destination serves."""
+        path, dest = f"{prefix}/upload/data", f"{prefix}/blob/data"
+        with driver.writer(path) as first:
+            write_all(first, random_bytes(4096))
+        held = driver.writer(path, append=True)
+        write_all(held, random_bytes(early))
+        committer = driver.writer(path, append=True)
+        write_all(committer, random_bytes(1000))
+        committer.commit()
+        driver.move(path, dest)
+        moved = driver.get_content(dest)
+        with contextlib.suppress(StorageDriverError):
+            write_all(held, random_bytes(300))
+            held.commit()
+        with contextlib.suppress(StorageDriverError):
+            held.close()
+        assert driver.get_content(dest) == moved
 
 
 def _exists(driver: StorageDriver, path: str) -> bool:

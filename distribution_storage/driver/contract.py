@@ -74,6 +74,19 @@ class FileWriter(ABC):
     ``commit`` is allowed. Used as a context manager, the writer is closed on exit (never
     committed or cancelled implicitly).
 
+    A writer writes to its path only. Once the file it writes was moved, deleted or replaced
+    by someone else (another writer's commit, ``move``, ``delete``, ``put_content``), the
+    writer never changes that file at its new place, nor anything else the store serves: its
+    later ``write``, ``close`` and ``commit`` raise a :class:`StorageDriverError`
+    (:class:`PathNotFoundError` where the driver can tell), or reach only the writer's own
+    path; its ``cancel`` removes nothing that is not its own. A registry relies on this: it
+    commits an upload by moving its data into the blob store, and a second session still
+    holding the upload must not change the blob. (Filesystem: each write to the file is
+    checked under a shared ``flock`` against the path's inode, and ``move`` renames under an
+    exclusive one; inmemory: the file the writer started from must still be the one at the
+    path; object stores: a writer's bytes go to its own pending upload, session or blocks,
+    which an object moved away is no part of.)
+
     Backends implement the ``_write``/``_close``/``_commit``/``_cancel`` hooks; this class
     keeps the state machine, so every driver enforces the same discipline.
     """

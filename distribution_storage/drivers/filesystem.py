@@ -3,9 +3,15 @@
 ``put_content`` is atomic (a temporary file in the same directory, fsync, rename over the
 target), so a reader sees the old content or the new, never a mix. A writer appends to the
 target path itself, as distribution's does; ``close`` flushes and fsyncs so another process
-can resume. The driver never reads or writes outside ``rootdirectory``: the wrapper rejects
-``.`` and ``..`` components, and every path is resolved and checked against the root, so a
-symbolic link planted inside the root cannot lead out of it. Temporary files carry a name no
+can resume. A writer is fenced to its path: every write to the file (and close, commit)
+first checks, under a shared ``flock`` of the writer's descriptor, that the path still names
+the file it opened, and ``move`` renames a file only under an exclusive ``flock``; so once a
+file was moved away (a registry commits an upload by moving it into the blob store), a
+writer still holding it raises :class:`PathNotFoundError` and cannot change it there.
+
+The driver never reads or writes outside ``rootdirectory``: the wrapper rejects ``.`` and
+``..`` components, and every path is resolved and checked against the root, so a symbolic
+link planted inside the root cannot lead out of it. Temporary files carry a name no
 valid path can have, and listings leave them out.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import errno
+import fcntl
 import io
 import os
 import secrets
@@ -50,6 +57,9 @@ _READ_CHUNK = 1 << 20
 _STAT_FLAGS = getattr(os, "O_PATH", os.O_RDONLY)
 """Opening only to learn what a path is (``O_PATH`` where the system has it)."""
 _TEMP_MARK = "~tmp~"  # '~' is not allowed in a path component, so no valid path collides
+_GATHER = 64 * 1024
+"""A writer gathers smaller writes up to this size, so each fenced write to the file (one
+``flock``, one ``stat``) carries at least this much."""
 
 
 class OutsideRootError(StorageDriverError, PermissionError):
@@ -245,7 +255,11 @@ class FilesystemDriver(StorageDriver):
                 raise StorageDriverError(f"cannot write {path}: it is a directory")
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if append else os.O_TRUNC)
         fd = os.open(full, flags, 0o644)
-        return _FilesystemWriter(path, full, os.fdopen(fd, "ab" if append else "wb"))
+        try:
+            return _FilesystemWriter(path, full, fd)
+        except BaseException:
+            os.close(fd)
+            raise
 
     def stat(self, path: str) -> FileInfo:
         fd = self._open_checked(path, _STAT_FLAGS)
@@ -330,7 +344,8 @@ class FilesystemDriver(StorageDriver):
         if os.path.isdir(dst) and not os.path.isdir(src):
             raise StorageDriverError(f"cannot move {source} over directory {dest}")
         try:
-            os.replace(src, dst)
+            with _locked(src):
+                os.replace(src, dst)
         except OSError as exc:
             raise StorageDriverError(f"cannot move {source} to {dest}: {exc.strerror}") from exc
 
@@ -416,25 +431,88 @@ def _remove_tree(full: str) -> None:
     os.rmdir(full)
 
 
+@contextlib.contextmanager
+def _locked(full: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` of the file at ``full`` (if it can be opened): a writer
+    holds a shared one while it checks its path and writes, so a rename made under this lock
+    falls before a writer's check or after its write, never between them."""
+    try:
+        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:  # a symbolic link, or unreadable: no writer of ours has it open
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 class _FilesystemWriter(FileWriter):
-    def __init__(self, path: str, full: str, stream: BinaryIO) -> None:
+    """Appends to the file it opened, and only while its path still names that file."""
+
+    def __init__(self, path: str, full: str, fd: int) -> None:
         super().__init__(path)
         self._full = full
-        self._stream = stream
-        self._size = os.fstat(stream.fileno()).st_size
+        self._fd = fd
+        st = os.fstat(fd)
+        self._identity = (st.st_dev, st.st_ino)
+        self._stored = st.st_size
+        self._gathered = bytearray()
 
     @property
     def size(self) -> int:
-        return self._size
+        return self._stored + len(self._gathered)
 
     def _write(self, data: bytes | bytearray | memoryview) -> None:
-        self._stream.write(data)
-        self._size += len(data)
+        if len(self._gathered) + len(data) < _GATHER:
+            self._gathered += data
+            return
+        self._store(data)
+
+    def _store(self, data: bytes | bytearray | memoryview = b"", *, sync: bool = False) -> None:
+        """Write what was gathered and ``data`` to the file, if the path still names it."""
+        fd = self._fd
+        if fd < 0:
+            raise PathNotFoundError(self.path)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            self._check_identity()
+            if self._gathered:
+                self._write_fully(self._gathered)
+                self._gathered.clear()
+            if data:
+                self._write_fully(data)
+            if sync:
+                os.fsync(fd)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _check_identity(self) -> None:
+        try:
+            st = os.stat(self._full, follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError):
+            raise PathNotFoundError(self.path) from None
+        if (st.st_dev, st.st_ino) != self._identity:  # moved away, or replaced
+            raise PathNotFoundError(self.path)
+
+    def _write_fully(self, data: bytes | bytearray | memoryview) -> None:
+        with memoryview(data) as view:
+            while view:
+                written = os.write(self._fd, view)
+                self._stored += written
+                view = view[written:]
+
+    def _release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def _sync_and_close(self) -> None:
-        self._stream.flush()
-        os.fsync(self._stream.fileno())
-        self._stream.close()
+        try:
+            self._store(sync=True)
+        finally:
+            self._release()
 
     def _close(self) -> None:
         self._sync_and_close()
@@ -443,6 +521,16 @@ class _FilesystemWriter(FileWriter):
         self._sync_and_close()
 
     def _cancel(self) -> None:
-        self._stream.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._full)
+        self._gathered.clear()
+        if self._fd < 0:
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+            self._check_identity()
+            # Still ours (and no move can take it while the lock is held): remove it.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._full)
+        except PathNotFoundError:
+            pass  # moved away or replaced: what is at the path now is someone else's
+        finally:
+            self._release()

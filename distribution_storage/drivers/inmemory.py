@@ -2,13 +2,15 @@
 
 Every instance has its own tree; nothing is shared between instances. Writers buffer their
 bytes and store them at the path on ``close`` or ``commit``, so a resumed writer finds what
-an earlier one closed.
+an earlier one closed. A writer remembers which file it started from (the one it resumed, or
+none) and stores, writes or cancels only while that file is still the one at its path: once
+another writer stored there, or the file was moved or deleted, it raises
+:class:`PathNotFoundError` (the driver contract's fence).
 """
 
 from __future__ import annotations
 
 import builtins
-import contextlib
 import io
 import threading
 from collections.abc import Iterable
@@ -100,11 +102,24 @@ class InMemoryDriver(StorageDriver):
         return io.BytesIO(data[offset:])
 
     def writer(self, path: str, *, append: bool = False) -> FileWriter:
-        existing = b""
-        if append:
-            with self._lock:
-                existing = self._file(path).data
-        return _InMemoryWriter(self, path, existing, resumed=append)
+        with self._lock:
+            base = self._file(path) if append else self._file_or_none(path)
+        return _InMemoryWriter(self, path, base, resumed=append)
+
+    def _file_or_none(self, path: str) -> _File | None:
+        try:
+            node = self._find(path)
+        except PathNotFoundError:
+            return None
+        return node if isinstance(node, _File) else None
+
+    def _store_over(self, path: str, base: _File | None, data: bytes) -> _File:
+        """Store ``data`` at ``path`` if the file there is still ``base`` (None: no file)."""
+        with self._lock:
+            if self._file_or_none(path) is not base:
+                raise PathNotFoundError(path)
+            self._store(path, data)
+            return self._file(path)
 
     def stat(self, path: str) -> FileInfo:
         with self._lock:
@@ -167,29 +182,39 @@ class InMemoryDriver(StorageDriver):
 
 class _InMemoryWriter(FileWriter):
     def __init__(
-        self, driver: InMemoryDriver, path: str, existing: bytes, *, resumed: bool
+        self, driver: InMemoryDriver, path: str, base: _File | None, *, resumed: bool
     ) -> None:
         super().__init__(path)
         self._driver = driver
-        self._buffer = bytearray(existing)
+        self._base = base
+        """The file this writer started from: it goes on only while that one is at the path."""
+        self._buffer = bytearray(base.data if resumed and base is not None else b"")
         self._resumed = resumed
 
     @property
     def size(self) -> int:
         return len(self._buffer)
 
+    def _check_base(self) -> None:
+        with self._driver._lock:
+            if self._driver._file_or_none(self.path) is not self._base:
+                raise PathNotFoundError(self.path)
+
     def _write(self, data: bytes | bytearray | memoryview) -> None:
+        self._check_base()
         self._buffer += data
 
     def _close(self) -> None:
-        self._driver._store(self.path, bytes(self._buffer))
+        self._base = self._driver._store_over(self.path, self._base, bytes(self._buffer))
 
     def _commit(self) -> None:
-        self._driver._store(self.path, bytes(self._buffer))
+        self._base = self._driver._store_over(self.path, self._base, bytes(self._buffer))
 
     def _cancel(self) -> None:
         self._buffer.clear()
         if self._resumed:
-            # The earlier sessions' bytes are stored at the path: they go too.
-            with contextlib.suppress(PathNotFoundError):
-                self._driver.delete(self.path)
+            # The earlier sessions' bytes are stored at the path: they go too, unless the
+            # file there is no longer the one this writer resumed.
+            with self._driver._lock:
+                if self._driver._file_or_none(self.path) is self._base:
+                    self._driver.delete(self.path)

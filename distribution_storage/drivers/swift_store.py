@@ -168,9 +168,10 @@ class SwiftStore:
         """The path of a ``files`` object name."""
         return key[len(self.base) + len("files") :]
 
-    def segment_key(self, upload_id: str, number: int) -> str:
-        """The object name of segment ``number`` of upload ``upload_id``."""
-        return f"{self.base}segments/{upload_id}/{number:08d}"
+    def segment_key(self, upload_id: str, number: int, writer: str = "") -> str:
+        """The object name of segment ``number`` of upload ``upload_id``, as written by the
+        writer tagged ``writer`` (two writers resuming one upload never share a name)."""
+        return f"{self.base}segments/{upload_id}/{number:08d}" + (f"-{writer}" if writer else "")
 
     def record_key(self, path: str) -> str:
         """The object name of the upload record of ``path``."""

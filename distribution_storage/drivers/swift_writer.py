@@ -8,6 +8,13 @@ buffered tail as a segment and rewrites the record, so a writer opened with ``ap
 another process finds exactly the segments written before. ``commit`` puts a Static Large
 Object manifest at the path (or a plain object when everything fitted in one buffer) and
 removes the record; ``cancel`` deletes the segments and the record.
+
+Two writers may resume one upload, and once one commits, the object (and, moved, a blob)
+is made of the segments they share. So each writer names its new segments with a tag of its
+own (it never overwrites another's), and before it stores a segment, the record or a
+manifest, a resumed writer checks that the record still names its upload: once another
+writer committed or cancelled it, it raises :class:`PathNotFoundError`, and its ``cancel``
+deletes only the segments it wrote itself.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from distribution_storage.driver.contract import FileWriter
+from distribution_storage.driver.errors import PathNotFoundError
 
 if TYPE_CHECKING:
     from distribution_storage.drivers.swift_store import SwiftStore
@@ -78,6 +86,16 @@ class SwiftWriter(FileWriter):
         self._record = record
         self._stored = stored  # the record exists in Swift
         self._buffer = bytearray()
+        self._tag = uuid.uuid4().hex[:12]
+        self._own: list[str] = []  # the segments this writer stored
+
+    def _check_record(self) -> None:
+        """Raise PathNotFoundError unless the stored record still names this upload."""
+        if not self._stored:
+            return
+        current = self._store.load_record(self.path)
+        if current is None or current.upload_id != self._record.upload_id:
+            raise PathNotFoundError(self.path)
 
     @property
     def size(self) -> int:
@@ -96,8 +114,11 @@ class SwiftWriter(FileWriter):
             # Make the upload discoverable (abort_pending_uploads) before it costs space.
             self._store.save_record(self.path, self._record)
             self._stored = True
+        else:
+            self._check_record()
         number = len(self._record.segments)
-        name = self._store.segment_key(self._record.upload_id, number)
+        name = self._store.segment_key(self._record.upload_id, number, self._tag)
+        self._own.append(name)
         etag = self._store.put_segment(name, data)
         self._record.segments.append(Segment(name, etag, len(data)))
 
@@ -105,10 +126,13 @@ class SwiftWriter(FileWriter):
         if self._buffer:
             self._flush(bytes(self._buffer))
             self._buffer.clear()
+        else:
+            self._check_record()
         self._store.save_record(self.path, self._record)
         self._stored = True
 
     def _commit(self) -> None:
+        self._check_record()
         if not self._record.segments:
             self._store.put_file(self.path, bytes(self._buffer))
         else:
@@ -121,4 +145,10 @@ class SwiftWriter(FileWriter):
 
     def _cancel(self) -> None:
         self._buffer.clear()
+        try:
+            self._check_record()
+        except PathNotFoundError:
+            # Committed or cancelled by another writer: the earlier segments are not ours.
+            self._store.delete_keys(self._own)
+            return
         self._store.discard_upload(self.path, self._record)

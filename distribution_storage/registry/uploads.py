@@ -11,12 +11,22 @@ computed at commit by reading the stored data once, as distribution does when it
 usable hash state. Commit checks size and digest; a mismatch removes the upload (as
 distribution's handler does) and links nothing, and a blob is moved into place only after it
 was verified, so no reader sees a blob under a digest its content does not have.
+
+Two sessions may hold one upload (two requests of a client, or of two clients). Commit
+therefore fences the data off before verifying it: it moves ``data`` to a name of its own
+(``committing-<token>``), which no other session's writer can reach (the driver contract:
+a writer keeps no power over a file moved away from its path). What is verified and then
+moved into ``blobs/`` is that private object: if its size is not what this session
+accounted for, another session's bytes are in it and the live hash is not trusted; it is
+re-hashed. A session whose upload was committed, cancelled or purged under it fails with
+:class:`BlobUploadUnknownError` at its next write, its close or its commit.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import secrets
 import threading
 import uuid
 from collections import OrderedDict
@@ -25,11 +35,13 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from distribution_storage.driver.contract import FileWriter
-from distribution_storage.driver.errors import PathNotFoundError
+from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
 from distribution_storage.layout import (
+    UPLOAD_COMMIT_PREFIX,
     Digest,
     blob_data_path,
     check_upload_id,
+    upload_commit_path,
     upload_data_path,
     upload_dir,
     upload_started_at_path,
@@ -40,6 +52,7 @@ from distribution_storage.registry.errors import (
     BlobUploadInvalidError,
     BlobUploadUnknownError,
     DigestMismatchError,
+    RegistryError,
     UploadOffsetError,
 )
 
@@ -139,8 +152,9 @@ class UploadSession:
         self._check_open(offset)
         try:
             self._writer.write(data)
-        except BaseException:
+        except BaseException as exc:
             self._hasher = None  # how much reached storage is unknown: re-hash at commit
+            self._raise_if_gone(exc)
             raise
         if self._hasher is not None:
             self._hasher.update(data)
@@ -180,7 +194,16 @@ class UploadSession:
         if self._finished:
             return
         self._finished = True
-        self._writer.close()
+        try:
+            self._writer.close()
+        except BaseException as exc:
+            self._raise_if_gone(exc)
+            raise
+        if not self._store.exists(self.id):
+            # Committed, cancelled or purged meanwhile, on a driver whose writer could not
+            # tell: what this close stored at the upload's path is debris.
+            self._store.remove(self.id, pending=True)
+            raise BlobUploadUnknownError(self.id, self.name)
         if self._hasher is not None:
             self._store.live.keep(self.name, self.id, self._writer.size, self._hasher)
 
@@ -200,26 +223,48 @@ class UploadSession:
         """
         self._check_open(None)
         self._finished = True
-        self._writer.commit()
-        actual_size = self._writer.size
         try:
+            self._writer.commit()
+        except BaseException as exc:
+            self._raise_if_gone(exc)
+            raise
+        staged = self._store.stage(self.id)
+        if not self._store.exists(self.id):
+            # Committed, cancelled or purged before this session's writer could tell.
+            self._store.remove(self.id, pending=True)
+            raise BlobUploadUnknownError(self.id, self.name)
+        try:
+            actual_size = self._store.driver.stat(staged).size
+            if actual_size != self._writer.size:
+                self._hasher = None  # another session's bytes are in it: hash what is there
             if size is not None and size != actual_size:
                 raise BlobSizeMismatchError(size, actual_size)
-            actual = self._digest(digest.algorithm)
+            actual = self._digest(digest.algorithm, staged)
             if actual != digest:
                 raise DigestMismatchError(digest, actual)
-        except BaseException:
+            descriptor = self._store.place(staged, digest, actual_size)
+        except PathNotFoundError:
+            # The staged data went with the upload: another session cancelled it meanwhile.
+            raise BlobUploadUnknownError(self.id, self.name) from None
+        finally:
             self._store.remove(self.id)
-            raise
-        descriptor = self._store.place(self.id, digest, actual_size)
-        self._store.remove(self.id)
         return descriptor
 
-    def _digest(self, algorithm: str) -> Digest:
+    def _raise_if_gone(self, exc: BaseException) -> None:
+        """Raise :class:`BlobUploadUnknownError` if ``exc`` (from the writer) is because the
+        upload is gone: the writer's file was moved away or deleted, or the upload's
+        ``startedat`` is. The session is then finished."""
+        if isinstance(exc, RegistryError) or not isinstance(exc, StorageDriverError):
+            return
+        if isinstance(exc, PathNotFoundError) or not self._store.exists(self.id):
+            self._finished = True  # nothing left to close
+            raise BlobUploadUnknownError(self.id, self.name) from exc
+
+    def _digest(self, algorithm: str, path: str) -> Digest:
         if self._hasher is not None and self._hasher.name == algorithm:
             return Digest.from_hash(self._hasher)
         hasher = hashlib.new(algorithm)
-        with self._store.driver.reader(upload_data_path(self.name, self.id)) as stream:
+        with self._store.driver.reader(path) as stream:
             while chunk := stream.read(CHUNK_SIZE):
                 hasher.update(chunk)
         return Digest.from_hash(hasher)
@@ -270,6 +315,14 @@ class UploadStore:
                 f"upload {upload_id!r} has a malformed startedat"
             ) from None
 
+    def exists(self, upload_id: str) -> bool:
+        """Whether the upload is still there (its ``startedat`` is)."""
+        try:
+            self.driver.stat(upload_started_at_path(self.name, upload_id))
+        except PathNotFoundError:
+            return False
+        return True
+
     def resume(self, upload_id: str) -> UploadSession:
         """Continue an upload, possibly started by another process."""
         started_at = self.started_at(upload_id)
@@ -277,6 +330,8 @@ class UploadStore:
         try:
             writer = self.driver.writer(path, append=True)
         except PathNotFoundError:
+            if self._being_committed(upload_id):
+                raise BlobUploadUnknownError(upload_id, self.name) from None
             writer = self.driver.writer(path)
         live = self.live.take(self.name, upload_id)
         hasher = live[1] if live is not None and live[0] == writer.size else None
@@ -288,17 +343,43 @@ class UploadStore:
         """Discard an upload by id."""
         self.resume(upload_id).cancel()
 
-    def remove(self, upload_id: str) -> None:
-        """Delete the upload's directory (a missing one is fine)."""
-        with contextlib.suppress(PathNotFoundError):
-            self.driver.delete(upload_dir(self.name, upload_id))
+    def _being_committed(self, upload_id: str) -> bool:
+        """Whether a session has fenced the upload's data off to commit it."""
+        try:
+            children = self.driver.list(upload_dir(self.name, upload_id))
+        except PathNotFoundError:
+            return False
+        return any(c.rpartition("/")[2].startswith(UPLOAD_COMMIT_PREFIX) for c in children)
 
-    def place(self, upload_id: str, digest: Digest, size: int) -> BlobDescriptor:
-        """Move verified upload data to its blob path (unless stored already) and link it."""
+    def remove(self, upload_id: str, *, pending: bool = False) -> None:
+        """Delete the upload's directory (a missing one is fine); with ``pending``, abort
+        the backend's unfinished uploads below it too (a late writer may have left one)."""
+        path = upload_dir(self.name, upload_id)
+        with contextlib.suppress(PathNotFoundError):
+            self.driver.delete(path)
+        if pending:
+            self.driver.abort_pending_uploads(path, older_than=datetime.now(UTC))
+
+    def stage(self, upload_id: str) -> str:
+        """Move the upload's data to a name only this caller knows, and return that path.
+
+        From then on no session's writer can change it (the driver contract). A missing
+        data file means another session committed or cancelled the upload first.
+        """
+        staged = upload_commit_path(self.name, upload_id, secrets.token_hex(8))
+        try:
+            self.driver.move(upload_data_path(self.name, upload_id), staged)
+        except PathNotFoundError:
+            raise BlobUploadUnknownError(upload_id, self.name) from None
+        return staged
+
+    def place(self, staged: str, digest: Digest, size: int) -> BlobDescriptor:
+        """Move verified, staged upload data to its blob path (unless stored already) and
+        link it."""
         if not self.blobs.exists(digest):
             if size == 0:
                 self.driver.put_content(blob_data_path(digest), b"")
             else:
-                self.driver.move(upload_data_path(self.name, upload_id), blob_data_path(digest))
+                self.driver.move(staged, blob_data_path(digest))
         self.layers.link(digest)
         return BlobDescriptor(digest, size)

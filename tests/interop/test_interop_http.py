@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
+import os
+import secrets
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.interop import EXAMPLE_SERVER, curl, free_port, running, write_config
+from support.interop import (
+    EXAMPLE_SERVER,
+    ServerFactory,
+    curl,
+    free_port,
+    running,
+    write_config,
+)
 from support.manifests import refused_forms
 
 
@@ -329,3 +340,51 @@ def test_blob_get_redirects_when_the_driver_offers_urls(tmp_path: Path, disabled
                 f"{hex_part}/data"
             )
         assert curl("HEAD", f"http://{address}/v2/redir/blobs/{digest}")[0] == 200
+
+
+def _wait_for_size(path: Path, size: int, timeout: float = 30) -> None:
+    """Return once the file at ``path`` holds ``size`` bytes (the server wrote them)."""
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.stat().st_size == size):
+        assert time.monotonic() < deadline, f"{path} never reached {size} bytes"
+        time.sleep(0.01)
+
+
+def test_patch_streaming_across_a_commit_is_upload_unknown(
+    example_server: ServerFactory, tmp_path: Path
+) -> None:
+    """A PATCH still streaming while a PUT commits the upload: its bytes after the commit
+    are refused with 404 BLOB_UPLOAD_UNKNOWN, and the blob keeps the committed content."""
+    root = tmp_path / "store"
+    base = "http://" + example_server(root)
+    first, second, late = secrets.token_bytes(1000), secrets.token_bytes(1 << 20), b"late bytes"
+    _, headers, _ = curl("POST", f"{base}/v2/race/blobs/uploads/")
+    location = headers["location"]
+    upload_id = headers["docker-upload-uuid"]
+    assert curl("PATCH", base + location, data=first)[0] == 202
+    data_file = root / f"docker/registry/v2/repositories/race/_uploads/{upload_id}/data"
+
+    host, port = base.removeprefix("http://").split(":")
+    held = http.client.HTTPConnection(host, int(port), timeout=60)
+    held.putrequest("PATCH", location)
+    held.putheader("Content-Type", "application/octet-stream")
+    held.putheader("Content-Length", str(len(second) + len(late)))
+    held.endheaders()
+    held.send(second)  # one whole chunk: the server writes it, then waits for the rest
+    _wait_for_size(data_file, len(first) + len(second))
+
+    blob = first + second
+    status, headers, _ = curl("PUT", f"{base}{location}?digest={_digest(blob)}")
+    assert status == 201, headers
+    held.send(late)
+    response = held.getresponse()
+    body = response.read()
+    held.close()
+    assert response.status == 404
+    assert _error_code(body) == "BLOB_UPLOAD_UNKNOWN"
+
+    status, _, served = curl("GET", f"{base}/v2/race/blobs/{_digest(blob)}")
+    assert (status, served) == (200, blob)
+    stored = root / f"docker/registry/v2/blobs/sha256/{_digest(blob)[7:9]}/{_digest(blob)[7:]}/data"
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == _digest(blob)[7:]
+    assert not os.path.exists(data_file.parent)

@@ -9,8 +9,8 @@ import copy
 from collections.abc import Callable
 
 import pytest
-from migrate_backends import Service
 from migrate_support import fill, tree
+from support.backends import Service
 
 from distribution_storage.driver import StorageDriver
 from distribution_storage.driver.errors import StorageDriverError

@@ -1,4 +1,4 @@
-"""The object-store servers of the other drivers' tests, reused for migrations.
+"""The object-store servers of the drivers' own tests, reused by the migration and registry tests.
 
 Each ``start_*`` runs the same local server those tests run (moto, fake-gcs-server, Azurite,
 a real Swift, the fake OSS) on 127.0.0.1 and returns a :class:`Service`: a function that
@@ -9,12 +9,15 @@ or segments of at most 5 MiB, so a blob of a few MiB takes their multipart paths
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from distribution_storage import open_driver
 from distribution_storage.driver import StorageDriver
@@ -118,3 +121,48 @@ def start_oss_service() -> Service:
 
     server = start_oss()
     return Service(lambda: open_driver("oss", **server.parameters()), server.fake.stop, {})
+
+
+SERVICES = ("s3", "gcs", "azure", "swift", "oss")
+DRIVERS = ("inmemory", "filesystem", *SERVICES)
+"""Every driver the suite reaches: the two local ones and the five object-store services."""
+
+
+@contextlib.contextmanager
+def running_services(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Service]]:
+    """Start every object-store service; stop them all when the block ends."""
+    started: dict[str, Service] = {}
+    try:
+        started["s3"] = start_s3()
+        started["gcs"] = start_gcs(tmp_path_factory.mktemp("gcs"))
+        started["azure"] = start_azure(tmp_path_factory.mktemp("azurite"))
+        started["swift"] = start_swift_service(tmp_path_factory.mktemp("swift"))
+        started["oss"] = start_oss_service()
+        yield started
+    finally:
+        for service in started.values():
+            service.stop()
+
+
+@contextlib.contextmanager
+def backend_opener(
+    services: dict[str, Service], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], StorageDriver]]:
+    """A function opening a driver on a fresh, empty store of the named backend (a new
+    filesystem root, a new in-memory store, or a new bucket of a service), with the
+    services' environment set while the block runs."""
+    with pytest.MonkeyPatch.context() as patch:
+        for service in services.values():
+            for key, value in service.environment.items():
+                patch.setenv(key, value)
+
+        def make(name: str) -> StorageDriver:
+            if name == "filesystem":
+                return open_driver("filesystem", rootdirectory=str(tmp_path_factory.mktemp(name)))
+            if name == "inmemory":
+                return open_driver("inmemory")
+            return services[name].open()
+
+        yield make
