@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from support.backends import DRIVERS
 from support.images import Image, Images
 
 from distribution_storage.driver import DelegatingDriver, FileInfo, StorageDriver, WalkPrune
@@ -23,7 +24,6 @@ from distribution_storage.gc import collect_garbage
 from distribution_storage.layout import REPOSITORIES_ROOT, Digest
 from distribution_storage.registry import Registry
 
-BACKENDS = ("filesystem", "inmemory", "s3", "gcs", "azure", "swift", "oss")
 UNTAGGED = 60
 
 
@@ -68,7 +68,7 @@ class DeletesMidWalk(DelegatingDriver):
                     self.action()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", DRIVERS)
 def test_gc_beside_manifest_deletes_keeps_the_tagged_image_whole(
     backend: str, open_backend: Callable[[str], StorageDriver]
 ) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support.backends import DRIVERS, backend_opener, running_services
+from support.backends import DRIVERS
 
 from distribution_storage.driver import StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
@@ -27,18 +27,6 @@ from distribution_storage.layout import (
 from distribution_storage.registry import BlobUploadUnknownError, Registry, Repository
 
 KiB = 1024
-
-
-@pytest.fixture(scope="module")
-def open_backend(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Callable[[str], StorageDriver]]:
-    """Open a driver on a fresh store of the named backend; the services run for the module."""
-    with (
-        running_services(tmp_path_factory) as services,
-        backend_opener(services, tmp_path_factory) as make,
-    ):
-        yield make
 
 
 @pytest.fixture(params=DRIVERS)
