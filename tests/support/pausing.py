@@ -34,6 +34,25 @@ DEADLOCK_GUARD = 60.0
 
 PathMatch = Callable[[str], bool]
 
+VERBS = (
+    "get_content",
+    "put_content",
+    "reader",
+    "writer",
+    "stat",
+    "list",
+    "move",
+    "delete",
+    "walk",
+    "delete_many",
+    "delete_files",
+    "copy",
+    "write",
+    "commit",
+)
+"""Everything a pause can hold: the driver's verbs, and ``write`` and ``commit`` on the
+streams its ``writer`` returns."""
+
 
 def _everything(path: str) -> bool:
     return True
@@ -144,8 +163,8 @@ class PausingDriver(DelegatingDriver):
         """Hold the ``call``-th call (1-based) of any of ``verbs`` on a path ``where``
         accepts; with ``hold``, every later matching call as well. A call of
         ``delete_files`` or ``delete_many`` matches if any of its paths does."""
-        if not verbs:
-            raise ValueError("name at least one verb to pause")
+        if not verbs or not set(verbs) <= set(VERBS):
+            raise ValueError(f"pause some of {', '.join(VERBS)}, not {verbs}")
         pause = Pause(verbs, where, call, hold, name or f"the pause of {', '.join(verbs)}")
         self.pauses.append(pause)
         return pause
@@ -188,7 +207,8 @@ class PausingDriver(DelegatingDriver):
         return self._through("reader", [path], lambda: self.inner.reader(path, offset))
 
     def writer(self, path: str, *, append: bool = False) -> FileWriter:
-        return self._through("writer", [path], lambda: self.inner.writer(path, append=append))
+        inner = self._through("writer", [path], lambda: self.inner.writer(path, append=append))
+        return _PausingWriter(self, inner)
 
     def stat(self, path: str) -> FileInfo:
         return self._through("stat", [path], lambda: self.inner.stat(path))
@@ -226,6 +246,31 @@ class PausingDriver(DelegatingDriver):
 
     def copy(self, source: str, dest: str) -> None:
         self._through("copy", [source, dest], lambda: self.inner.copy(source, dest))
+
+
+class _PausingWriter(FileWriter):
+    """A writer whose ``write`` and ``commit`` pass through the driver's pauses."""
+
+    def __init__(self, driver: PausingDriver, inner: FileWriter) -> None:
+        super().__init__(inner.path)
+        self._driver = driver
+        self._inner = inner
+
+    @property
+    def size(self) -> int:
+        return self._inner.size
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
+        self._driver._through("write", [self.path], lambda: self._inner.write(data))
+
+    def _close(self) -> None:
+        self._inner.close()
+
+    def _commit(self) -> None:
+        self._driver._through("commit", [self.path], self._inner.commit)
+
+    def _cancel(self) -> None:
+        self._inner.cancel()
 
 
 class InThread(Generic[T]):
