@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.pausing import DEADLOCK_GUARD
 
 from distribution_storage.threads import even_batches, map_threaded
 
@@ -22,11 +22,19 @@ def test_one_worker_runs_every_call_in_the_callers_thread() -> None:
 
 
 def test_several_workers_keep_the_order_of_the_items() -> None:
-    def slow_first(n: int) -> tuple[int, int]:
-        time.sleep(0.05 if n == 0 else 0)  # the first item finishes last
+    last_done = threading.Event()
+    finished: list[int] = []
+
+    def first_finishes_last(n: int) -> tuple[int, int]:
+        if n == 0:  # held until every other item is done (the limit only guards a deadlock)
+            assert last_done.wait(DEADLOCK_GUARD), "the other items never finished"
+        finished.append(n)
+        if len(finished) == 7:
+            last_done.set()
         return n, threading.get_ident()
 
-    seen = list(map_threaded(slow_first, range(8), 4))
+    seen = list(map_threaded(first_finishes_last, range(8), 4))
+    assert finished[-1] == 0
     assert [n for n, _ in seen] == list(range(8))
     assert threading.get_ident() not in {ident for _, ident in seen}
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.pausing import DEADLOCK_GUARD, InThread
 
 from distribution_storage import (
     ConfigurationError,
@@ -84,26 +85,33 @@ def test_symlinks_planted_inside_the_root_are_never_followed_out(
     assert (outside / "secret").read_bytes() == b"do not touch"
 
 
+@pytest.mark.parametrize(("before", "after"), [(b"a" * (4 << 20), b"b"), (b"b", b"a" * (4 << 20))])
 def test_put_content_is_atomic_and_leaves_no_temporary_files(
-    driver: StorageDriver, root: Path
+    driver: StorageDriver, root: Path, monkeypatch: pytest.MonkeyPatch, before: bytes, after: bytes
 ) -> None:
-    big, small = b"a" * (4 << 20), b"b" * 1024
-    driver.put_content("/f", big)
-    seen: set[bytes] = set()
-    stop = threading.Event()
+    """A rewrite held with its new content written in full but not yet in place: readers
+    and listings see the old content whole; once in place, the new one, and no other file."""
+    driver.put_content("/f", before)
+    filesystem = driver.unwrap()
+    written = threading.Event()
+    go_on = threading.Event()
+    replace = filesystem._replace  # type: ignore[attr-defined]
 
-    def read() -> None:
-        while not stop.is_set():
-            seen.add(driver.get_content("/f"))
+    def held_replace(temp: str, full: str, path: str) -> None:
+        written.set()
+        assert go_on.wait(DEADLOCK_GUARD), "the test never let the rewrite go on"
+        replace(temp, full, path)
 
-    reader = threading.Thread(target=read)
-    reader.start()
-    for _ in range(20):
-        driver.put_content("/f", small)
-        driver.put_content("/f", big)
-    stop.set()
-    reader.join()
-    assert seen <= {big, small}
+    monkeypatch.setattr(filesystem, "_replace", held_replace)
+    rewrite = InThread(lambda: driver.put_content("/f", after), name="the rewrite")
+    assert written.wait(DEADLOCK_GUARD), "the rewrite never got its content written"
+    assert len(os.listdir(root)) == 2  # the new content is on disk, under another name
+    assert driver.get_content("/f") == before
+    assert driver.list("/") == ["/f"]
+    assert driver.stat("/f").size == len(before)
+    go_on.set()
+    rewrite.result()
+    assert driver.get_content("/f") == after
     assert os.listdir(root) == ["f"]
     assert driver.list("/") == ["/f"]
 

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from support.images import Image, Images
 from support.manifests import plant_corrupt_manifest, refused_forms
+from support.pausing import InThread, Pause, PausingDriver
 
 from distribution_storage import open_driver
 from distribution_storage.driver import StorageDriver
 from distribution_storage.driver.middleware.faults import FaultInjectingDriver
-from distribution_storage.gc import GarbageCollectionError, collect_garbage
-from distribution_storage.layout import Digest, blob_data_path
+from distribution_storage.gc import GarbageCollectionError, GCReport, collect_garbage
+from distribution_storage.layout import (
+    BLOBS_ROOT,
+    REPOSITORIES_ROOT,
+    Digest,
+    blob_data_path,
+)
 from distribution_storage.registry import Registry
 
 
@@ -147,58 +153,154 @@ def age_store(root: Path, hours: float) -> None:
         os.utime(path, (moment, moment))
 
 
-def test_pushes_during_gc_with_a_grace_period_stay_whole(tmp_path: Path) -> None:
-    root = tmp_path / "store"
-    registry = Registry(open_driver("filesystem", rootdirectory=str(root)))
-    old = Images(registry)
-    garbage = []
-    for index in range(5):
-        garbage.append(old.image(f"old/r{index}"))  # untagged: GC deletes these
-        old.image(f"old/r{index}", tag="kept")
-    age_store(root, hours=2)
-    pushed: list[Image] = []
-    errors: list[BaseException] = []
-    stop = threading.Event()
+class Garbage:
+    """A filesystem store two hours old: five tagged images to keep and, beside each, an
+    untagged one that GC deletes."""
 
-    deleted: set[Digest] = set()
+    def __init__(self, root: Path) -> None:
+        self.driver = open_driver("filesystem", rootdirectory=str(root))
+        self.registry = Registry(self.driver)
+        old = Images(self.registry)
+        self.garbage: list[Image] = []
+        self.kept: list[Image] = []
+        for index in range(5):
+            self.garbage.append(old.image(f"old/r{index}"))
+            self.kept.append(old.image(f"old/r{index}", tag="kept"))
+        age_store(root, hours=2)
 
-    def push(worker: int) -> None:
-        builder = Images(registry)
-        name = f"live/w{worker}"
-        count = 0
-        try:
-            while not stop.is_set() and count < 30:
-                # An index child is untagged until its index lands: only the grace period
-                # keeps a GC running in between from deleting it.
-                child = builder.image(name, seed=f"w{worker}-{count}")
-                index = builder.index(name, [child], tag=f"t{count}")
-                pushed.extend([child, index])
-                if count % 3 == 2:  # and some images are deleted again, as users do
-                    registry.repository(name).manifests.delete(index.digest)
-                    deleted.update((index.digest, child.digest))
-                count += 1
-        except BaseException as exc:
-            errors.append(exc)
+    def deletions(self) -> set[tuple[str, str]]:
+        """What a GC deleting untagged manifests deletes: the garbage and nothing else."""
+        expected: set[tuple[str, str]] = set()
+        for image in self.garbage:
+            expected |= {("manifest", str(image.digest)), ("blob", str(image.digest))}
+            for blob in image.blobs:
+                expected |= {("blob", str(blob)), ("layer-link", str(blob))}
+        return expected
 
-    threads = [threading.Thread(target=push, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    reports = [
-        collect_garbage(registry, delete_untagged=True, grace_period=3600, workers=4)
-        for _ in range(3)
-    ]
-    stop.set()
-    for thread in threads:
-        thread.join()
-    assert not errors
-    assert len(pushed) >= 8
+
+def whole(registry: Registry, image: Image) -> bool:
     blobs = stored(registry)
-    assert deleted
-    for image in pushed:
-        if image.digest in deleted:
-            continue
-        assert image.digest in blobs
-        assert all(d in blobs for d in image.blobs)
-        assert registry.repository(image.repository).manifests.exists(image.digest)
-    assert sum(report.manifests_deleted for report in reports) == 5
-    assert all(image.digest not in blobs for image in garbage)
+    return (
+        registry.repository(image.repository).manifests.exists(image.digest)
+        and image.digest in blobs
+        and all(blob in blobs for blob in image.blobs)
+    )
+
+
+def gc_with_a_grace_period(driver: StorageDriver) -> GCReport:
+    return collect_garbage(driver, delete_untagged=True, grace_period=3600, workers=4)
+
+
+# Where GC is held while the test pushes. The inventory reads no file's content, so the first
+# read of one is the mark starting; the re-check walks the repositories a second time; the
+# sweep deletes manifests and layer links in batches before the blobs.
+GC_POINTS: dict[str, Callable[[PausingDriver], Pause]] = {
+    "after the inventory": lambda driver: driver.pause(
+        "get_content", "reader", hold=True, name="GC after its inventory"
+    ),
+    "before the re-check": lambda driver: driver.pause(
+        "walk", where=REPOSITORIES_ROOT.__eq__, call=2, hold=True, name="GC before its re-check"
+    ),
+    "before the sweep": lambda driver: driver.pause(
+        "delete_files", hold=True, name="GC before its sweep"
+    ),
+    "between the link and the blob deletions": lambda driver: driver.pause(
+        "delete_files",
+        where=lambda path: path.startswith(BLOBS_ROOT),
+        hold=True,
+        name="GC before it deletes blobs",
+    ),
+}
+
+
+HELD_GC_CASES = [
+    (point, action)
+    for point in GC_POINTS
+    for action in ("whole push", "index over an earlier child", "deletion", "retag of old garbage")
+    # Only the re-check sees a reference to old content: after it, that is not protected.
+    if action != "retag of old garbage" or point in ("after the inventory", "before the re-check")
+]
+
+
+@pytest.mark.parametrize(("point", "action"), HELD_GC_CASES)
+def test_pushes_while_gc_is_held_stay_whole(tmp_path: Path, point: str, action: str) -> None:
+    """A push, the index landing over a child pushed untagged, or a user's deletion, made
+    while a GC with a grace period is held at each of its phases, loses nothing that is
+    still referenced; the GC deletes the old garbage and nothing else. An old untagged
+    manifest tagged again before the re-check is kept too (after it, the module docstring
+    of the collector names the window it is not protected in)."""
+    store = Garbage(tmp_path / "store")
+    registry = store.registry
+    new = Images(registry)  # pushes go straight to the store, past the pauses
+    child = new.image("live/app", seed="child") if action == "index over an earlier child" else None
+    doomed = None
+    if action == "deletion":
+        doomed_child = new.image("live/app", seed="doomed child")
+        doomed = new.index("live/app", [doomed_child], tag="doomed")
+    with PausingDriver(store.driver) as pausing:
+        held = GC_POINTS[point](pausing)
+        gc = InThread(lambda: gc_with_a_grace_period(pausing), name="GC")
+        held.wait_until_reached(caller=gc)
+        pushed: list[Image] = []
+        if action == "deletion":
+            assert doomed is not None
+            registry.repository("live/app").manifests.delete(doomed.digest)
+            pushed.append(doomed_child)
+        elif action == "retag of old garbage":
+            revived = store.garbage.pop(0)
+            registry.repository(revived.repository).tags.tag("revived", revived.digest)
+            pushed.append(revived)
+        else:
+            child = child or new.image("live/app", seed="child")
+            pushed += [child, new.index("live/app", [child], tag="v1")]
+        held.release()
+        report = gc.result()
+    assert {(d.kind, d.digest) for d in report.deletions} == store.deletions()
+    for image in [*pushed, *store.kept]:
+        assert whole(registry, image), image
+    assert not any(whole(registry, image) for image in store.garbage)
+    if doomed is not None:  # gone as a manifest, but its young blob is the grace period's
+        assert not registry.repository("live/app").manifests.exists(doomed.digest)
+        assert doomed.digest in stored(registry)
+    assert gc_with_a_grace_period(store.driver).deletions == []
+
+
+# Where a push is held while a whole GC runs: its first blob stored but not yet linked
+# into the repository; its child manifest linked untagged and the index's blob stored, the
+# index not yet linked.
+PUSH_POINTS: dict[str, Callable[[PausingDriver], Pause]] = {
+    "a blob before its layer link": lambda driver: driver.pause(
+        "put_content", where=lambda path: "/_layers/" in path, name="the push's layer link"
+    ),
+    "an index before its revision link": lambda driver: driver.pause(
+        "put_content",
+        where=lambda path: "/_manifests/revisions/" in path,
+        call=2,
+        name="the index's revision link",
+    ),
+}
+
+
+@pytest.mark.parametrize("point", list(PUSH_POINTS))
+def test_a_push_held_across_a_whole_gc_stays_whole(tmp_path: Path, point: str) -> None:
+    """Content a push has stored but not yet referenced is young: a GC run in between
+    keeps it, and the push then completes whole."""
+    store = Garbage(tmp_path / "store")
+    with PausingDriver(store.driver) as pausing:
+        held = PUSH_POINTS[point](pausing)
+        pusher = Images(Registry(pausing))
+
+        def push() -> tuple[Image, Image]:
+            child = pusher.image("live/app", seed="child")
+            return child, pusher.index("live/app", [child], tag="v1")
+
+        push_running = InThread(push, name="the push")
+        held.wait_until_reached(caller=push_running)
+        report = gc_with_a_grace_period(store.driver)
+        held.release()
+        child, index = push_running.result()
+    assert {(d.kind, d.digest) for d in report.deletions} == store.deletions()
+    assert report.kept_by_grace_period >= 1  # what the push stored unreferenced
+    assert whole(store.registry, child) and whole(store.registry, index)
+    assert store.registry.repository("live/app").tags.get("v1") == index.digest
+    assert gc_with_a_grace_period(store.driver).deletions == []

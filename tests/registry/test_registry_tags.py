@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.manifests import image_manifest
+from support.pausing import InThread, PausingDriver
 
 from distribution_storage import open_driver
-from distribution_storage.layout import Digest
+from distribution_storage.driver import StorageDriver
+from distribution_storage.layout import Digest, tag_current_link_path, tag_index_link_path
 from distribution_storage.registry import (
     ManifestUnknownError,
     NameUnknownError,
@@ -77,28 +77,35 @@ def test_tags_of_unknown_repository_is_name_unknown(registry: Registry) -> None:
     assert info.value.code == "NAME_UNKNOWN"
 
 
-def test_two_tags_written_at_once_both_land(registry: Registry) -> None:
+@pytest.mark.parametrize("step", ["history entry", "current link"])
+def test_two_tags_written_at_once_both_land(
+    registry: Registry, driver: StorageDriver, step: str
+) -> None:
+    """One writer is held before it writes a step of a shared tag while the other tags
+    whole: both own tags land, the shared tag names the writer that finished last, and its
+    history names both."""
     repo = registry.repository("app")
-    digests = [repo.manifests.put(image_manifest(repo, seed=str(i))).digest for i in range(8)]
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
+    first, second = (repo.manifests.put(image_manifest(repo, seed=str(i))).digest for i in range(2))
+    held_path = {
+        "history entry": tag_index_link_path("app", "shared", first),
+        "current link": tag_current_link_path("app", "shared"),
+    }[step]
+    with PausingDriver(driver) as pausing:
+        held = pausing.pause("put_content", where=held_path.__eq__, name=f"the {step}")
+        held_repo = Registry(pausing).repository("app")
 
-    def tag(i: int) -> None:
-        try:
-            barrier.wait()
-            repo.tags.tag(f"t{i}", digests[i])
-            repo.tags.tag("shared", digests[i])
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        def tag_first() -> None:
+            held_repo.tags.tag("t0", first)
+            held_repo.tags.tag("shared", first)
 
-    threads = [threading.Thread(target=tag, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert {f"t{i}": digests[i] for i in range(8)}.items() <= repo.tags.all().items()
-    assert repo.tags.get("shared") in digests
+        tagging = InThread(tag_first, name="the first writer")
+        held.wait_until_reached(caller=tagging)
+        repo.tags.tag("t1", second)
+        repo.tags.tag("shared", second)
+        held.release()
+        tagging.result()
+    assert {"t0": first, "t1": second, "shared": first}.items() <= repo.tags.all().items()
+    assert repo.tags.history("shared") == sorted([first, second])
 
 
 @settings(max_examples=30, deadline=None)

@@ -8,13 +8,13 @@ import itertools
 import re
 import subprocess
 import sys
-import threading
 import tracemalloc
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.pausing import InThread, PausingDriver
 
 from distribution_storage import open_driver
 from distribution_storage.driver.contract import FileWriter, StorageDriver
@@ -201,33 +201,44 @@ def test_sha512_digest_is_verified_by_rehashing(registry: Registry) -> None:
     assert repo.blobs.stat(digest).size == 19
 
 
-def test_concurrent_uploads_of_one_blob_end_consistent(
-    registry: Registry, driver: StorageDriver
+# Where the first upload of a blob is held while a second one of the same blob runs whole:
+# before it checks whether the blob is stored, before it moves its data into place, and
+# before it writes its layer link.
+COMMIT_STEPS = {
+    "stat": lambda path: path.endswith("/data") and "/_uploads/" not in path,
+    "move": lambda path: "/_uploads/" in path,
+    "put_content": lambda path: "/_layers/" in path,
+}
+
+
+@pytest.mark.parametrize("step", list(COMMIT_STEPS))
+@pytest.mark.parametrize("second", ["repo0", "repo1"])
+def test_an_upload_of_the_same_blob_overtaking_another_ends_consistent(
+    registry: Registry, driver: StorageDriver, step: str, second: str
 ) -> None:
     data = b"same content " * 5000
     digest = Digest.of(data)
-    errors: list[BaseException] = []
 
-    def push(i: int) -> None:
-        try:
-            repo = registry.repository(f"repo{i % 2}")
-            with repo.uploads.create() as upload:
-                for start in range(0, len(data), 7000):
-                    upload.write(data[start : start + 7000])
-                upload.commit(digest, size=len(data))
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+    def push(registry: Registry, name: str) -> None:
+        with registry.repository(name).uploads.create() as upload:
+            for start in range(0, len(data), 7000):
+                upload.write(data[start : start + 7000])
+            upload.commit(digest, size=len(data))
 
-    threads = [threading.Thread(target=push, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    with PausingDriver(driver) as pausing:
+        held = pausing.pause(step, where=COMMIT_STEPS[step], name=f"the first commit's {step}")
+        first = InThread(lambda: push(Registry(pausing), "repo0"), name="the first upload")
+        held.wait_until_reached(caller=first)
+        push(registry, second)
+        held.release()
+        first.result()
     assert driver.get_content(blob_data_path(digest)) == data
-    assert driver.get_content(layer_link_path("repo0", digest)) == str(digest).encode()
-    assert driver.get_content(layer_link_path("repo1", digest)) == str(digest).encode()
+    for name in {"repo0", second}:
+        assert driver.get_content(layer_link_path(name, digest)) == str(digest).encode()
     assert [b.digest for b in registry.blobs] == [digest]
+    assert [
+        info.path for info in driver.walk() if "/_uploads/" in info.path and not info.is_dir
+    ] == []
 
 
 class _Generated(io.RawIOBase):
