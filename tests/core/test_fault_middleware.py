@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from distribution_storage import StorageDriverError, open_driver
@@ -88,3 +90,15 @@ def test_bad_fault_options_are_rejected() -> None:
         apply_middleware(open_driver("inmemory"), "faults", {"failrate": 2})
     with pytest.raises(StorageDriverError, match="unknown option 'failrat'"):
         apply_middleware(open_driver("inmemory"), "faults", {"failrat": 0.1})
+
+
+def test_calls_after_stallafter_stall_until_the_driver_is_closed() -> None:
+    driver = FaultInjectingDriver(open_driver("inmemory"), verbs=["stat"], stall_after=1)
+    driver.put_content("/a", b"x")
+    assert driver.stat("/a").size == 1  # the first call goes through
+    done = threading.Event()
+    stalled = threading.Thread(target=lambda: (driver.stat("/a"), done.set()), daemon=True)
+    stalled.start()
+    assert not done.wait(0.2), "the second call did not stall"
+    driver.close()  # releases it
+    assert done.wait(60), "closing the driver did not release the stalled call"

@@ -92,11 +92,13 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path: Path) -> None:
 
 def test_killed_midway_then_resumed(tmp_path: Path) -> None:
     (source_yml, source) = config(tmp_path, "a")
-    slow = (
+    # The target stops answering after 40 writes, so the copy cannot finish before the
+    # kill however slowly the test gets to it: at least 15 blobs land, never all of them.
+    hangs = (
         "middleware:\n  storage:\n    - name: faults\n      options:\n"
-        "        latency: 100ms\n        verbs: write,put_content\n"
+        "        stallafter: 40\n        verbs: write\n"
     )
-    slow_yml, target = config(tmp_path, "b", slow)
+    slow_yml, target = config(tmp_path, "b", hangs)
     fill(source)
     extra = Registry(source).repository("many/blobs")
     for number in range(80):
@@ -107,8 +109,10 @@ def test_killed_midway_then_resumed(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while len(scan_blobs(target)) < 15 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 300  # a guard against a hang, never the outcome
+    while len(scan_blobs(target)) < 15:
+        assert process.poll() is None, "the migration ended before it was killed"
+        assert time.monotonic() < deadline, "15 blobs never arrived"
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()

@@ -12,6 +12,9 @@ Options (all optional; from ``config.yml`` as strings or YAML values, or as keyw
 - ``failon``: fail exactly the Nth affected call (1-based); ``failafter``: fail every affected
   call after the first N, as a backend that goes away does.
 - ``latency``: a Go duration (``50ms``) slept before each affected call.
+- ``stallafter``: every affected call after the first N stalls for ``stall`` (a Go duration,
+  default ``1h``) before it goes on, as a backend that stops answering does; closing the
+  driver releases stalled calls.
 - ``truncatereads``: readers end (without error) after this many bytes, as a connection cut
   short does.
 - Listing faults, on ``walk`` and ``list`` (each a share between 0 and 1, drawn anew for
@@ -52,6 +55,8 @@ _OPTIONS = (
     "failon",
     "failafter",
     "latency",
+    "stallafter",
+    "stall",
     "truncatereads",
     "seed",
     *_LISTING_OPTIONS,
@@ -105,6 +110,8 @@ class FaultInjectingDriver(DelegatingDriver):
         fail_on: int | None = None,
         fail_after: int | None = None,
         latency: float = 0.0,
+        stall_after: int | None = None,
+        stall: float = 3600.0,
         truncate_reads: int | None = None,
         listing: ListingFaults | None = None,
         seed: int | None = None,
@@ -117,6 +124,9 @@ class FaultInjectingDriver(DelegatingDriver):
         self.fail_on = fail_on
         self.fail_after = fail_after
         self.latency = latency
+        self.stall_after = stall_after
+        self.stall = stall
+        self._released = threading.Event()
         self.truncate_reads = truncate_reads
         self.listing = listing if listing is not None else ListingFaults()
         self.listing_faults = 0
@@ -146,6 +156,8 @@ class FaultInjectingDriver(DelegatingDriver):
                 self.injected += 1
         if self.latency:
             time.sleep(self.latency)
+        if self.stall_after is not None and call > self.stall_after:
+            self._released.wait(self.stall)
         if fail:
             raise InjectedFaultError(verb, path, call, driver=self.name)
 
@@ -191,6 +203,11 @@ class FaultInjectingDriver(DelegatingDriver):
         self.check("walk", path)
         walk = self.inner.walk(path, start_after=start_after, prune=prune, details=details)
         return self._misreport("walk", walk)
+
+    def close(self) -> None:
+        """Release stalled calls, then close the driver below."""
+        self._released.set()
+        super().close()
 
     def _misreport(self, verb: str, entries: Iterable[E]) -> Iterator[E]:
         """``entries`` as a misbehaving backend lists them (see :class:`ListingFaults`)."""
@@ -320,6 +337,8 @@ def create(inner: StorageDriver, options: Mapping[str, Any]) -> StorageDriver:
         fail_on=_optional_int(options, "failon"),
         fail_after=_optional_int(options, "failafter"),
         latency=parse_duration(options.get("latency") or 0, key="faults.latency"),
+        stall_after=_optional_int(options, "stallafter"),
+        stall=parse_duration(options.get("stall") or "1h", key="faults.stall"),
         truncate_reads=_optional_int(options, "truncatereads"),
         listing=ListingFaults(
             drop=_share(options, "listingdrop"),
