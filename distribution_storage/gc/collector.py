@@ -4,12 +4,15 @@
    :mod:`distribution_storage.inventory`) -- flat listings on object stores, no per-blob stat.
 2. **Mark** every repository in a bounded thread pool (:mod:`distribution_storage.gc.mark`).
    Layer links and revision links younger than the grace period keep their blobs; so do blobs
-   younger than it. Any read error stops the run here, before anything is deleted.
-3. **Re-check** (with a grace period): the repositories are walked again; any whose links
-   changed since step 1 (a push, a retag) are marked again, so content a push referenced
-   meanwhile is not deleted. A grace period of 0 turns every protection for a running
-   registry off, the re-check included: the registry must then be read-only, as
-   distribution requires.
+   younger than it. Any read error stops the run here, before anything is deleted, and so
+   does a listing whose absences a second look contradicts
+   (:mod:`distribution_storage.gc.crosscheck`).
+3. **Re-check**: the repositories are walked again, and the two listings must add up (what
+   vanished is gone, what appeared is younger than the grace period), or GC stops. Any
+   repository whose links changed since step 1 (a push, a retag) is marked again, so content
+   a push referenced meanwhile is not deleted. A grace period of 0 turns every protection
+   for a running registry off: the registry must then be read-only, as distribution
+   requires, and anything the second listing shows that the first did not stops the run.
 4. **Sweep** (unless a dry run): manifest revisions and their tag-history entries first, then
    layer links, then blobs -- so a crash midway leaves only unreferenced blobs behind, never a
    link to a missing blob. The inventory listed the exact files, so they are deleted with
