@@ -418,10 +418,10 @@ class _CountingSweeps(InMemoryDriver):
     def __init__(self) -> None:
         super().__init__()
         self.batches = 0
-        self._lock = threading.Lock()
+        self._counting = threading.Lock()  # not ``_lock``: that is the driver's own
 
     def delete_files(self, paths: Iterable[str]) -> list[str]:
-        with self._lock:
+        with self._counting:
             self.batches += 1
         return super().delete_files(paths)
 
