@@ -49,10 +49,24 @@ def kill_when_paused(mode: str, root: Path, call: int) -> None:
     assert line == "paused", f"the worker was not held at call {call}: {line}"
 
 
-# An upload is eight calls: put_content of startedat, writer, write, commit, stat of the
-# blob, move into place, put_content of the layer link, delete of the upload directory.
-# The worker is held in its second upload, so a whole one is in the store too.
-UPLOAD_STEPS = ["startedat", "writer", "write", "commit", "stat", "move", "link", "cleanup"]
+# An upload is eleven calls: put_content of startedat, writer, write, commit, the move that
+# fences the data off for the commit, stat of startedat (the upload still there), stat of
+# the fenced data, stat of the blob, move into place, put_content of the layer link, delete
+# of the upload directory. The worker is held in its second upload, so a whole one is in
+# the store too.
+UPLOAD_STEPS = [
+    "startedat",
+    "writer",
+    "write",
+    "commit",
+    "fence",
+    "still-there",
+    "fenced-size",
+    "stat",
+    "move",
+    "link",
+    "cleanup",
+]
 
 
 @pytest.mark.parametrize("step", range(len(UPLOAD_STEPS)), ids=UPLOAD_STEPS)
