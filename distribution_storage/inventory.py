@@ -296,6 +296,7 @@ def scan_repositories(
     include_uploads: bool = False,
     link_directories: bool = False,
     times: bool = True,
+    roots_only: bool = False,
     progress: Progress = no_progress,
     strays: list[str] | None = None,
     workers: int = DEFAULT_WORKERS,
@@ -323,6 +324,12 @@ def scan_repositories(
     ``times=False`` is for a caller that reads no modification time (GC with no grace
     period): a driver may then report each time as
     :data:`~distribution_storage.driver.contract.UNKNOWN_TIME`, and a filesystem stats nothing.
+
+    ``roots_only`` is GC's second view of a store without a grace period: only what decides
+    which manifests are roots -- repositories, tags and revisions -- is wanted. With
+    ``link_directories`` on such a driver, revision directories are then taken for their
+    links too, and layer links and tag histories are not listed at all (empty, so not to be
+    compared).
     """
     repositories: dict[str, RepositoryInventory] = {}
     digests = digests if digests is not None else DigestTable()
@@ -340,7 +347,7 @@ def scan_repositories(
         rest = split[1]
         if rest == ["_uploads"]:
             return not include_uploads
-        return by_directory and _is_link_directory(rest)
+        return by_directory and (_is_link_directory(rest) or (roots_only and _is_unwanted(rest)))
 
     entries = walk_parallel(
         driver, REPOSITORIES_ROOT, split_depth=2, workers=workers, prune=prune, details=times
@@ -362,7 +369,7 @@ def scan_repositories(
             repository.uploads.add(rest[1])
             continue
         if info.is_dir:
-            if by_directory and _is_link_directory(rest):
+            if by_directory and (_is_link_directory(rest) or (roots_only and _is_revision(rest))):
                 _record(repository, [*rest, "link"], info.mod_time, digests)
             continue
         if not _record(repository, rest, info.mod_time, digests):
@@ -383,6 +390,21 @@ def _is_link_directory(rest: list[str]) -> bool:
         ):
             return True
     return False
+
+
+def _is_revision(rest: list[str]) -> bool:
+    """Whether ``rest`` (relative to a repository) is a manifest revision's directory."""
+    return len(rest) == 4 and rest[:2] == ["_manifests", "revisions"]
+
+
+def _is_unwanted(rest: list[str]) -> bool:
+    """What a scan of roots only leaves unlisted: revision directories (taken for their
+    links), layer links and tag histories."""
+    return (
+        _is_revision(rest)
+        or rest == ["_layers"]
+        or (len(rest) == 4 and rest[:2] == ["_manifests", "tags"] and rest[3] == "index")
+    )
 
 
 def _record(
@@ -440,14 +462,17 @@ def compare_scans(
     second: dict[str, RepositoryInventory],
     is_new: Callable[[datetime], bool],
     listed: str,
+    *,
+    layers: bool = True,
 ) -> None:
     """Check a second scan of the repositories against the first, as a second view.
 
-    What the second scan lacks must really be gone (it is stat'ed); what it adds must be
-    new (``is_new`` of its time: written since the first scan, or younger than a grace
-    period that protects it anyway). Anything else means one of the two listings of
-    ``listed`` was incomplete: :class:`ListingInconsistentError`. The caller decides what a
-    legitimate change means for it.
+    What the second scan lacks must really be gone, and what it adds must be new
+    (``is_new`` of its time: written since the first scan, or younger than a grace period
+    that protects it anyway) or not there at all (an empty link directory); each is
+    stat'ed to tell. Anything else means one of the two listings of ``listed`` was
+    incomplete: :class:`ListingInconsistentError`. ``layers=False`` leaves layer links out
+    (a second scan that did not list them).
     """
     for name, old in first.items():
         new = second.get(name)
@@ -459,29 +484,47 @@ def compare_scans(
             _vanished(driver, path, f"{name}: manifest {digest}", listed)
         for tag in old.tags.keys() - new.tags.keys():
             _vanished(driver, tag_current_link_path(name, tag), f"{name}: tag {tag}", listed)
-        for digest in old.layers.keys() - new.layers.keys():
+        for digest in (old.layers.keys() - new.layers.keys()) if layers else ():
             _vanished(driver, layer_link_path(name, digest), f"{name}: layer {digest}", listed)
     for name, new in second.items():
         before = first.get(name) or RepositoryInventory(name)
-        appeared: Iterable[tuple[str, datetime]] = (
-            *((f"manifest {d}", t) for d, t in new.revisions.items() if d not in before.revisions),
-            *((f"tag {tag}", t) for tag, t in new.tags.items() if tag not in before.tags),
-            *((f"layer {d}", t) for d, t in new.layers.items() if d not in before.layers),
+        appeared: list[tuple[str, str, datetime]] = [
+            (f"manifest {d}", manifest_revision_link_path(name, d), t)
+            for d, t in new.revisions.items()
+            if d not in before.revisions
+        ]
+        appeared.extend(
+            (f"tag {tag}", tag_current_link_path(name, tag), t)
+            for tag, t in new.tags.items()
+            if tag not in before.tags
         )
-        for what, mod_time in appeared:
-            if not is_new(mod_time):
-                raise ListingInconsistentError(
-                    listed,
-                    f"{name}: {what} (modified {mod_time:%Y-%m-%dT%H:%M:%SZ}) was missing "
-                    "from the first listing",
-                )
+        if layers:
+            appeared.extend(
+                (f"layer {d}", layer_link_path(name, d), t)
+                for d, t in new.layers.items()
+                if d not in before.layers
+            )
+        for what, path, mod_time in appeared:
+            if is_new(mod_time) or not _exists(driver, path):
+                continue
+            raise ListingInconsistentError(
+                listed,
+                f"{name}: {what} (modified {mod_time:%Y-%m-%dT%H:%M:%SZ}) was missing "
+                "from the first listing",
+            )
+
+
+def _exists(driver: StorageDriver, path: str) -> bool:
+    try:
+        driver.stat(path)
+    except PathNotFoundError:
+        return False
+    return True
 
 
 def _vanished(driver: StorageDriver, path: str, what: str, listed: str) -> None:
     """``path`` was listed once and not the second time: it must really be gone."""
-    try:
-        driver.stat(path)
-    except PathNotFoundError:
+    if not _exists(driver, path):
         return
     if what.startswith("repository"):
         detail = f"{what} vanished from the second listing but {path} still exists"

@@ -236,11 +236,15 @@ def _recheck(
         driver,
         link_directories=True,
         times=times,
+        # Without a grace period nothing young is kept, so only the roots are compared.
+        roots_only=not times,
         progress=progress,
         workers=workers,
         digests=digests,
     )
-    compare_scans(driver, repositories, fresh, is_young, REPOSITORIES_ROOT)
+    compare_scans(driver, repositories, fresh, is_young, REPOSITORIES_ROOT, layers=times)
+    if not times:
+        return []  # the registry is read-only: nothing to mark again
     changed = []
     for name, repo in fresh.items():
         old = repositories.get(name)

@@ -121,9 +121,10 @@ def clean_plan(pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> set[
     return planned
 
 
+@pytest.mark.parametrize("grace_period", [0, 3600], ids=["no-grace", "grace"])
 @pytest.mark.parametrize("fault", FAULTS)
 def test_gc_under_listing_faults_deletes_nothing_a_tag_reaches(
-    fault: str, pristine: Path, clean_plan: set[Digest], tmp_path: Path
+    fault: str, grace_period: float, pristine: Path, clean_plan: set[Digest], tmp_path: Path
 ) -> None:
     reachable = tag_reachable(Registry(open_driver("filesystem", rootdirectory=str(pristine))))
     everything = blobs_of(pristine)
@@ -133,7 +134,7 @@ def test_gc_under_listing_faults_deletes_nothing_a_tag_reaches(
         shutil.copytree(pristine, root, symlinks=True)
         driver = faulty(root, FAULTS[fault], seed)
         try:
-            collect_garbage(driver, delete_untagged=True)
+            collect_garbage(driver, delete_untagged=True, grace_period=grace_period)
         except GarbageCollectionError as exc:
             stopped += 1
             assert "does not add up" in str(exc) or "injected" not in str(exc), exc
