@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
@@ -92,13 +93,27 @@ def test_bad_fault_options_are_rejected() -> None:
         apply_middleware(open_driver("inmemory"), "faults", {"failrat": 0.1})
 
 
-def test_calls_after_stallafter_stall_until_the_driver_is_closed() -> None:
+def test_calls_after_stallafter_stall_until_the_driver_is_closed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     driver = FaultInjectingDriver(open_driver("inmemory"), verbs=["stat"], stall_after=1)
     driver.put_content("/a", b"x")
     assert driver.stat("/a").size == 1  # the first call goes through
-    done = threading.Event()
-    stalled = threading.Thread(target=lambda: (driver.stat("/a"), done.set()), daemon=True)
-    stalled.start()
-    assert not done.wait(0.2), "the second call did not stall"
+    stalling, done = threading.Event(), threading.Event()
+
+    class Reported(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            stalling.set()
+
+    reported = Reported(logging.WARNING)
+    logging.getLogger("distribution_storage.faults").addHandler(reported)
+    try:
+        stalled = threading.Thread(target=lambda: (driver.stat("/a"), done.set()), daemon=True)
+        stalled.start()
+        assert stalling.wait(60), "the second call did not stall"
+    finally:
+        logging.getLogger("distribution_storage.faults").removeHandler(reported)
+    assert "faults: stat call 2 (/a) stalls for 3600s" in caplog.text
+    assert not done.is_set()  # warned, then waiting: nothing can set it before the release
     driver.close()  # releases it
     assert done.wait(60), "closing the driver did not release the stalled call"

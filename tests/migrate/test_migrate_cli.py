@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import selectors
 import signal
 import subprocess
 import sys
@@ -92,8 +93,9 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path: Path) -> None:
 
 def test_killed_midway_then_resumed(tmp_path: Path) -> None:
     (source_yml, source) = config(tmp_path, "a")
-    # The target stops answering after 40 writes, so the copy cannot finish before the
-    # kill however slowly the test gets to it: at least 15 blobs land, never all of them.
+    # The target stops answering after 40 blob writes. Once both workers report a stalled
+    # write, the first 40 are done and nothing more can land: the kill comes at that moment,
+    # however slowly the test gets to it.
     hangs = (
         "middleware:\n  storage:\n    - name: faults\n      options:\n"
         "        stallafter: 40\n        verbs: write\n"
@@ -107,13 +109,9 @@ def test_killed_midway_then_resumed(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [*COMMAND, "migrate", str(source_yml), str(slow_yml), "--workers", "2"],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 300  # a guard against a hang, never the outcome
-    while len(scan_blobs(target)) < 15:
-        assert process.poll() is None, "the migration ended before it was killed"
-        assert time.monotonic() < deadline, "15 blobs never arrived"
-        time.sleep(0.05)
+    await_stalls(process, 2)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     copied = check_consistent(target)
@@ -158,11 +156,13 @@ def test_progress_is_drawn_on_a_terminal(tmp_path: Path) -> None:
     assert result.stdout.startswith(b"copied ")
 
 
-def test_ctrl_c_stops_promptly_and_leaves_a_consistent_store(tmp_path: Path) -> None:
+def test_ctrl_c_stops_the_copy_and_leaves_a_consistent_store(tmp_path: Path) -> None:
     source_yml, source = config(tmp_path, "a")
+    # After ten blob writes every write stalls for 3 s: the 40 left would take a minute,
+    # so an interrupt at the first stall finds the copy under way, whatever the load.
     slow = (
         "middleware:\n  storage:\n    - name: faults\n      options:\n"
-        "        latency: 300ms\n        verbs: write\n"
+        "        stallafter: 10\n        stall: 3s\n        verbs: write\n"
     )
     slow_yml, target = config(tmp_path, "b", slow)
     fill(source)
@@ -174,13 +174,26 @@ def test_ctrl_c_stops_promptly_and_leaves_a_consistent_store(tmp_path: Path) -> 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    while not scan_blobs(target) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    reported = await_stalls(process, 1)
     process.send_signal(signal.SIGINT)
-    started = time.monotonic()
-    _, stderr = process.communicate(timeout=30)
-    assert time.monotonic() - started < 5
+    _, stderr = process.communicate(timeout=120)  # a guard against a hang
+    stderr = reported + stderr
     assert process.returncode == 130
     assert b"interrupted" in stderr and b"Traceback" not in stderr
-    assert 0 < check_consistent(target) < len(scan_blobs(source))
+    assert 10 <= check_consistent(target) < len(scan_blobs(source))
+
+
+def await_stalls(process: subprocess.Popen[bytes], count: int) -> bytes:
+    """Read the process's stderr until the faults middleware has reported ``count`` stalled
+    calls; return what was read."""
+    assert process.stderr is not None
+    seen = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stderr, selectors.EVENT_READ)
+        deadline = time.monotonic() + 300  # a guard against a hang, never the outcome
+        while seen.count(b" stalls for ") < count:
+            assert process.poll() is None, f"the migration ended first: {seen!r}"
+            assert time.monotonic() < deadline, f"no stall was reported: {seen!r}"
+            if selector.select(timeout=1):
+                seen += os.read(process.stderr.fileno(), 65536)
+    return seen

@@ -14,7 +14,9 @@ Options (all optional; from ``config.yml`` as strings or YAML values, or as keyw
 - ``latency``: a Go duration (``50ms``) slept before each affected call.
 - ``stallafter``: every affected call after the first N stalls for ``stall`` (a Go duration,
   default ``1h``) before it goes on, as a backend that stops answering does; closing the
-  driver releases stalled calls.
+  driver releases stalled calls. Each stall is logged as a warning (logger
+  ``distribution_storage.faults``) as it begins, so a rehearsal shows when the backend went
+  quiet.
 - ``truncatereads``: readers end (without error) after this many bytes, as a connection cut
   short does.
 - Listing faults, on ``walk`` and ``list`` (each a share between 0 and 1, drawn anew for
@@ -33,6 +35,7 @@ also a :class:`ConnectionError`, so code treats it like a transient backend fail
 from __future__ import annotations
 
 import builtins
+import logging
 import random
 import threading
 import time
@@ -48,6 +51,7 @@ from distribution_storage.driver.streams import ReadableStream
 from distribution_storage.durations import parse_duration
 
 T = TypeVar("T")
+log = logging.getLogger("distribution_storage.faults")
 _LISTING_OPTIONS = ("listingdrop", "listingreorder", "listingendearly", "listinglosepage")
 _OPTIONS = (
     "verbs",
@@ -157,6 +161,7 @@ class FaultInjectingDriver(DelegatingDriver):
         if self.latency:
             time.sleep(self.latency)
         if self.stall_after is not None and call > self.stall_after:
+            log.warning("faults: %s call %d (%s) stalls for %gs", verb, call, path, self.stall)
             self._released.wait(self.stall)
         if fail:
             raise InjectedFaultError(verb, path, call, driver=self.name)
