@@ -29,7 +29,7 @@ from distribution_storage.driver.errors import (
     StorageDriverError,
 )
 from distribution_storage.driver.flat_walk import SEPARATOR_ORDER, sort_key
-from distribution_storage.driver.paths import components, parent_of
+from distribution_storage.driver.paths import components
 from distribution_storage.layout import (
     BLOBS_ROOT,
     REPOSITORIES_ROOT,
@@ -477,15 +477,19 @@ def compare_scans(
     for name, old in first.items():
         new = second.get(name)
         if new is None or (old.has_manifests and not new.has_manifests):
-            _vanished(driver, manifests_root(name), f"repository {name}", listed)
+            look_again(
+                driver, manifests_root(name), _never_young, listed=listed, what=f"repository {name}"
+            )
             continue
         for digest in old.revisions.keys() - new.revisions.keys():
             path = manifest_revision_link_path(name, digest)
-            _vanished(driver, path, f"{name}: manifest {digest}", listed)
+            look_again(driver, path, _never_young, listed=listed, what=f"{name}: manifest {digest}")
         for tag in old.tags.keys() - new.tags.keys():
-            _vanished(driver, tag_current_link_path(name, tag), f"{name}: tag {tag}", listed)
+            path = tag_current_link_path(name, tag)
+            look_again(driver, path, _never_young, listed=listed, what=f"{name}: tag {tag}")
         for digest in (old.layers.keys() - new.layers.keys()) if layers else ():
-            _vanished(driver, layer_link_path(name, digest), f"{name}: layer {digest}", listed)
+            path = layer_link_path(name, digest)
+            look_again(driver, path, _never_young, listed=listed, what=f"{name}: layer {digest}")
     for name, new in second.items():
         before = first.get(name) or RepositoryInventory(name)
         appeared: list[tuple[str, str, datetime]] = [
@@ -505,29 +509,36 @@ def compare_scans(
                 if d not in before.layers
             )
         for what, path, mod_time in appeared:
-            if is_new(mod_time) or not _exists(driver, path):
-                continue
-            raise ListingInconsistentError(
-                listed,
-                f"{name}: {what} (modified {mod_time:%Y-%m-%dT%H:%M:%SZ}) was missing "
-                "from the first listing",
-            )
+            if not is_new(mod_time):
+                look_again(driver, path, is_new, listed=listed, what=f"{name}: {what}")
 
 
-def _exists(driver: StorageDriver, path: str) -> bool:
+def look_again(
+    driver: StorageDriver,
+    path: str,
+    is_young: Callable[[datetime], bool],
+    *,
+    listed: str,
+    what: str,
+) -> FileInfo | None:
+    """Stat ``path``, which a listing of ``listed`` did not show, as a second view.
+
+    None if it is indeed absent; its info if ``is_young`` of its time (written since the
+    listing, or protected by a grace period anyway); otherwise the listing should have shown
+    it, and :class:`ListingInconsistentError` names ``listed``. ``what`` says what the path is.
+    """
     try:
-        driver.stat(path)
+        info = driver.stat(path)
     except PathNotFoundError:
-        return False
-    return True
+        return None
+    if is_young(info.mod_time):
+        return info
+    raise ListingInconsistentError(
+        listed,
+        f"{what}: {path} exists (modified {info.mod_time:%Y-%m-%dT%H:%M:%SZ}) "
+        "but the listing did not show it",
+    )
 
 
-def _vanished(driver: StorageDriver, path: str, what: str, listed: str) -> None:
-    """``path`` was listed once and not the second time: it must really be gone."""
-    if not _exists(driver, path):
-        return
-    if what.startswith("repository"):
-        detail = f"{what} vanished from the second listing but {path} still exists"
-    else:
-        detail = f"{what} vanished from the second listing but its link still exists"
-    raise ListingInconsistentError(listed or parent_of(path), detail)
+def _never_young(_mod_time: datetime) -> bool:
+    return False

@@ -25,32 +25,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from distribution_storage.driver.contract import FileInfo, StorageDriver
-from distribution_storage.driver.errors import ListingInconsistentError, PathNotFoundError
+from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.paths import parent_of
-from distribution_storage.inventory import RepositoryInventory
+from distribution_storage.inventory import RepositoryInventory, look_again
 from distribution_storage.layout import Digest, manifest_revision_link_path
 
 IsYoung = Callable[[datetime], bool]
-
-
-def look_again(
-    driver: StorageDriver, path: str, is_young: IsYoung, *, listed: str, what: str
-) -> FileInfo | None:
-    """Stat ``path``, which the listing of ``listed`` did not show: None if it is indeed
-    absent, its info if it is young (written since the listing); raises
-    :class:`ListingInconsistentError` if it is old, so the listing should have shown it."""
-    try:
-        info = driver.stat(path)
-    except PathNotFoundError:
-        return None
-    if is_young(info.mod_time):
-        return info
-    raise ListingInconsistentError(
-        listed,
-        f"{what}: {path} exists (modified {info.mod_time:%Y-%m-%dT%H:%M:%SZ}) "
-        "but the listing did not show it",
-    )
 
 
 def missing_revision(

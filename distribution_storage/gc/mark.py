@@ -22,9 +22,9 @@ from datetime import datetime
 
 from distribution_storage.driver.contract import StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
-from distribution_storage.gc.crosscheck import look_again, missing_revision
+from distribution_storage.gc.crosscheck import missing_revision
 from distribution_storage.gc.report import GarbageCollectionError
-from distribution_storage.inventory import BlobRecord, RepositoryInventory
+from distribution_storage.inventory import BlobRecord, RepositoryInventory, look_again
 from distribution_storage.layout import (
     BLOBS_ROOT,
     Digest,
