@@ -59,7 +59,6 @@ def test_a_whole_store_is_whole_and_unchanged(store: tuple[Path, Registry, Image
     assert snapshot(root) == before
 
 
-MISSING = Digest.parse("sha256:" + "e" * 64)
 Damage = Callable[[StorageDriver, Image, Image, Image], None]
 
 CASES: dict[str, Damage] = {
@@ -75,9 +74,6 @@ CASES: dict[str, Damage] = {
     ),
     "tag-dangling": lambda d, img, child, idx: d.put_content(
         tag_current_link_path("app", "v2"), str(child.digest).encode()
-    ),
-    "layer-link-dangling": lambda d, img, child, idx: d.put_content(
-        layer_link_path("app", MISSING), str(MISSING).encode()
     ),
     "blob-missing": lambda d, img, child, idx: d.delete(blob_data_path(img.blobs[0])),
     "layer-unlinked": lambda d, img, child, idx: d.delete(layer_link_path("app", img.blobs[0])),
@@ -122,6 +118,36 @@ def test_notes_are_not_damage(store: tuple[Path, Registry, Images]) -> None:
     assert notes["upload"] == 1
     assert notes["blob-unreferenced"] >= 1
     assert any(f.digest == str(done_digest) for f in report.notes)
+
+
+def test_a_layer_link_whose_blob_is_gone_is_a_note_as_distributions_gc_leaves_it(
+    store: tuple[Path, Registry, Images],
+) -> None:
+    """distribution's GC deletes a blob and keeps its layer links: the store is still
+    whole, the blob answers unknown, and a push restores it."""
+    _, registry, images = store
+    image, _, _ = populate(images)
+    orphan = b"pushed, never used by a manifest"
+    repository = registry.repository("app")
+    with repository.uploads.create() as upload:
+        upload.write(orphan)
+        upload.commit(digest := Digest.of(orphan))
+    registry.driver.delete(blob_data_path(digest))  # what distribution's sweep does
+    report = fsck(registry)
+    assert report.whole, report.damage
+    assert [(f.kind, f.digest) for f in report.notes if f.kind == "layer-link-dangling"] == [
+        ("layer-link-dangling", str(digest))
+    ]
+    assert not repository.blobs.exists(digest)
+    with repository.uploads.create() as upload:
+        upload.write(orphan)
+        upload.commit(digest)
+    assert repository.blobs.exists(digest)
+    assert fsck(registry).kinds("note").get("layer-link-dangling") is None
+    registry.driver.delete(blob_data_path(image.blobs[0]))  # a layer a tag reaches
+    damaged = fsck(registry)
+    assert damaged.kinds("damage") == {"blob-missing": 1}
+    assert damaged.kinds("note")["layer-link-dangling"] == 1
 
 
 def test_without_content_verification_nothing_is_hashed(

@@ -18,6 +18,7 @@ from support.http_history import HistoryClient, play_history
 from support.interop import free_port, require_binary, running, write_config
 
 from distribution_storage import open_driver
+from distribution_storage.fsck import fsck
 from distribution_storage.gc import collect_garbage
 from distribution_storage.registry import Registry
 
@@ -65,6 +66,17 @@ def test_without_delete_untagged_the_survivors_equal_distributions(
     )
     assert blob_files(ours) == blob_files(theirs)
     assert report.blobs_deleted == len(blob_files(original)) - len(blob_files(theirs))
+    # The store distribution's GC leaves is whole to fsck; the layer links it left behind
+    # for the blobs it deleted are notes.
+    checked = fsck(Registry(open_driver("filesystem", rootdirectory=str(theirs))))
+    assert checked.whole, checked.damage
+    left = {
+        link.parent.name
+        for link in (theirs / "docker/registry/v2/repositories").rglob("_layers/sha256/*/link")
+        if link.parent.name not in blob_files(theirs)
+    }
+    noted = {f.digest.split(":")[1] for f in checked.notes if f.kind == "layer-link-dangling"}
+    assert noted == left
 
 
 @pytest.mark.parametrize("seed", [4, 5, 6])
