@@ -33,7 +33,7 @@ from distribution_storage.registry import (
     Repository,
     UploadSession,
 )
-from distribution_storage.registry.mediatypes import OCI_INDEX
+from distribution_storage.registry.mediatypes import MEDIA_TYPES, OCI_INDEX
 
 COPY_CHUNK = 1024 * 1024
 ROUTES: list[tuple[str, re.Pattern[str]]] = [
@@ -259,7 +259,10 @@ class RegistryHandler(BaseHTTPRequestHandler):
         if declared > MAX_MANIFEST_SIZE:
             raise ManifestTooLargeError(declared, MAX_MANIFEST_SIZE)
         payload = self._read_body().read(MAX_MANIFEST_SIZE + 1)
-        media_type = self.headers.get("Content-Type", "").split(";")[0].strip() or None
+        media_type = self.headers.get("Content-Type", "").split(";")[0].strip()
+        if media_type not in MEDIA_TYPES:  # as distribution: the content type decides
+            said = f"content type {media_type!r}" if media_type else "no content type"
+            raise HTTPError(400, "MANIFEST_INVALID", f"{said}: not a manifest media type")
         tag = None
         if ":" in reference:
             expected = Digest.parse(reference)
@@ -298,10 +301,13 @@ class RegistryHandler(BaseHTTPRequestHandler):
                 self._send(307, {**headers, "Location": url})
                 return
         start, end, status = 0, descriptor.size - 1, 200
-        wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", "").strip())
-        if wanted:
-            start = int(wanted[1])
-            end = min(int(wanted[2]), end) if wanted[2] else end
+        wanted = re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", "").strip())
+        if wanted and (wanted[1] or wanted[2]):
+            if wanted[1]:
+                start = int(wanted[1])
+                end = min(int(wanted[2]), end) if wanted[2] else end
+            else:  # a suffix: the last N bytes
+                start = max(descriptor.size - int(wanted[2]), 0)
             if start > end:
                 self._send(416, {"Content-Range": f"bytes */{descriptor.size}"})
                 return
@@ -363,10 +369,13 @@ class RegistryHandler(BaseHTTPRequestHandler):
     def upload_patch(self, name: str, upload_id: str) -> None:
         """``PATCH``: append a chunk (``Content-Range`` checked against the offset)."""
         with self._repo(name).uploads.resume(upload_id) as session:
-            start = re.fullmatch(r"(\d+)-(\d+)", self.headers.get("Content-Range", "").strip())
-            offset = int(start[1]) if start else None
-            self._stream_into(session, offset=offset)
+            self._stream_into(session, offset=self._chunk_start())
         self._send(202, self._upload_headers(name, upload_id, session.offset))
+
+    def _chunk_start(self) -> int | None:
+        """Where the ``Content-Range`` of a chunk says it starts, if it says."""
+        start = re.fullmatch(r"(\d+)-(\d+)", self.headers.get("Content-Range", "").strip())
+        return int(start[1]) if start else None
 
     def upload_put(self, name: str, upload_id: str) -> None:
         """``PUT ?digest=``: append a last chunk, if any, and commit."""
@@ -374,7 +383,8 @@ class RegistryHandler(BaseHTTPRequestHandler):
             raise HTTPError(400, "DIGEST_INVALID", "the digest query parameter is required")
         digest = Digest.parse(self.query["digest"])
         with self._repo(name).uploads.resume(upload_id) as session:
-            self._stream_into(session)
+            has_body = int(self.headers.get("Content-Length") or 0) > 0
+            self._stream_into(session, offset=self._chunk_start() if has_body else None)
             self._created(name, session.commit(digest).digest)
 
     def upload_delete(self, name: str, upload_id: str) -> None:

@@ -49,6 +49,13 @@ def _push(base: str, name: str, data: bytes) -> str:
     status, headers, _ = curl(
         "POST", f"{base}/v2/{name}/blobs/uploads/?digest={_digest(data)}", data=data
     )
+    if status == 202:  # distribution 2.8 answers a monolithic POST with a session
+        url = headers["location"] if "://" in headers["location"] else base + headers["location"]
+        separator = "&" if "?" in url else "?"
+        octets = {"Content-Type": "application/octet-stream"}  # Go parses a form body
+        status, headers, _ = curl(
+            "PUT", f"{url}{separator}digest={_digest(data)}", data=data, headers=octets
+        )
     assert status == 201, headers
     assert headers["docker-content-digest"] == _digest(data)
     return _digest(data)
@@ -105,6 +112,37 @@ def test_monolithic_upload_then_head_get_and_ranges(base: str) -> None:
     assert (status, body, headers["content-range"]) == (206, data[10:20], "bytes 10-19/200")
     status, _, _ = curl("GET", f"{base}/v2/mono/blobs/{digest}", headers={"Range": "bytes=300-"})
     assert status == 416
+
+
+def test_suffix_ranges_serve_the_last_bytes(base: str) -> None:
+    data = bytes(range(100))
+    url = f"{base}/v2/suffix/blobs/{_push(base, 'suffix', data)}"
+    for wanted, part in [("bytes=-10", data[-10:]), ("bytes=-100", data), ("bytes=-500", data)]:
+        status, headers, body = curl("GET", url, headers={"Range": wanted})
+        first = len(data) - len(part)
+        assert (status, body) == (206, part), wanted
+        assert headers["content-range"] == f"bytes {first}-99/100"
+    status, headers, _ = curl("GET", url, headers={"Range": "bytes=-0"})
+    assert (status, headers["content-range"]) == (416, "bytes */100")
+
+
+def test_a_last_chunk_that_does_not_continue_the_upload_is_416(base: str) -> None:
+    status, headers, _ = curl("POST", f"{base}/v2/finalput/blobs/uploads/")
+    location = base + headers["location"]
+    assert curl("PATCH", location, data=b"hello", headers={"Content-Range": "0-4"})[0] == 202
+    digest = _digest(b"hello world")
+    for wrong in ("0-5", "4-9", "6-11"):
+        status, headers, body = curl(
+            "PUT", f"{location}?digest={digest}", data=b" world", headers={"Content-Range": wrong}
+        )
+        assert (status, _error_code(body)) == (416, "BLOB_UPLOAD_INVALID"), wrong
+    status, headers, _ = curl("GET", location)
+    assert (status, headers["range"]) == (204, "0-4")  # nothing of the refused chunks landed
+    status, headers, _ = curl(
+        "PUT", f"{location}?digest={digest}", data=b" world", headers={"Content-Range": "5-10"}
+    )
+    assert status == 201, headers
+    assert curl("GET", f"{base}/v2/finalput/blobs/{digest}")[2] == b"hello world"
 
 
 def test_chunked_upload_with_offsets(base: str) -> None:
@@ -388,3 +426,27 @@ def test_patch_streaming_across_a_commit_is_upload_unknown(
     stored = root / f"docker/registry/v2/blobs/sha256/{_digest(blob)[7:9]}/{_digest(blob)[7:]}/data"
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == _digest(blob)[7:]
     assert not os.path.exists(data_file.parent)
+
+
+def test_a_manifest_without_its_media_type_is_refused_as_distribution_refuses_it(
+    example_server: ServerFactory, distribution_server: ServerFactory, tmp_path: Path
+) -> None:
+    """distribution reads a manifest as its Content-Type says: none, or one that names no
+    manifest type, is 400 MANIFEST_INVALID, whatever the body's mediaType. Both answer alike."""
+    cases = [None, "application/octet-stream", "application/json", "text/plain", "bogus;;"]
+    answers: dict[str, list[tuple[int, str]]] = {}
+    for who, start in (("ours", example_server), ("distribution", distribution_server)):
+        server = "http://" + start(tmp_path / who)
+        payload = _manifest(server, "types")
+        answers[who] = []
+        for content_type in cases:
+            # "Content-Type:" with nothing after it makes curl send no Content-Type at all
+            header = {"Content-Type": content_type} if content_type else {"Content-Type": ""}
+            status, _, body = curl(
+                "PUT", f"{server}/v2/types/manifests/t", data=payload, headers=header
+            )
+            answers[who].append((status, _error_code(body) if status >= 400 else ""))
+        assert curl("GET", f"{server}/v2/types/manifests/t")[0] == 404
+        status, _, _ = curl("PUT", f"{server}/v2/types/manifests/t", data=payload, headers=OCI)
+        assert status == 201
+    assert answers["ours"] == answers["distribution"] == [(400, "MANIFEST_INVALID")] * len(cases)
