@@ -1,8 +1,9 @@
 """No error message or log line shows a credential from the config, whatever the failure.
 
-Each cloud driver is configured with credentials and pointed at a port where nothing listens,
-or given a bad parameter; the CLI must fail with one line that names the driver and never
-the secret, and nothing the SDKs log at DEBUG level may contain it either.
+Each cloud driver is configured with credentials and pointed at a port where nothing listens
+(GCS: at a server that refuses every request), or given a bad parameter; the CLI must fail
+with one line that names the driver and never the secret, and nothing the SDKs log at DEBUG
+level may contain it either.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import logging
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,33 @@ from distribution_storage.config import load_config, open_storage
 from distribution_storage.registry import Registry
 
 CLOSED = "127.0.0.1:1"  # nothing listens on port 1
+
+
+@pytest.fixture(scope="module")
+def refusing() -> Iterator[str]:
+    """``host:port`` of a server that answers every request 403, at once: a GCS endpoint
+    that is there but refuses (where nothing listens, the client retries for a minute)."""
+
+    class Refuse(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def _refuse(self) -> None:
+            body = b'{"error": {"code": 403, "message": "refused"}}'
+            self.send_response(403)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _refuse
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 def _private_key() -> str:
@@ -95,11 +126,11 @@ CASES = ["s3", "azure", "swift", "oss", "oss-bad-bucket", "gcs"]
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_cli_errors_never_show_a_credential(tmp_path: Path, case: str) -> None:
+def test_cli_errors_never_show_a_credential(tmp_path: Path, case: str, refusing: str) -> None:
     text, secrets = configs(tmp_path)[case]
     config = tmp_path / "config.yml"
     config.write_text(text)
-    env = {**os.environ, "STORAGE_EMULATOR_HOST": f"http://{CLOSED}"}
+    env = {**os.environ, "STORAGE_EMULATOR_HOST": f"http://{refusing}"}
     result = subprocess.run(
         [sys.executable, "-m", "distribution_storage.cli", "fsck", str(config)],
         capture_output=True,

@@ -7,12 +7,15 @@ driver under test talks to the proxy as if it were the service, so its retry pol
 real HTTP errors over a real socket. ``seen`` records every request line, for tests that
 check which requests a driver made. The injected answer has a JSON body (GCS's, Azure's
 clients take any), or the one passed as ``error``: :data:`S3_SLOW_DOWN` for S3.
+``unimplemented`` (a predicate of method and path) plays a service that lacks a request
+altogether: every request it matches is answered ``501`` with :data:`S3_NOT_IMPLEMENTED`.
 """
 
 from __future__ import annotations
 
 import http.client
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -23,6 +26,13 @@ S3_SLOW_DOWN = (
     b"<Message>Please reduce your request rate.</Message></Error>",
 )
 """S3's throttling answer: content type and body."""
+S3_NOT_IMPLEMENTED = (
+    "application/xml",
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code>'
+    b"<Message>A header you provided implies functionality that is not implemented."
+    b"</Message></Error>",
+)
+"""What an S3-compatible service answers to a request it does not implement."""
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -45,6 +55,7 @@ class FlakyProxy:
         self.injected = 0
         self.forwarded = 0
         self.seen: list[str] = []
+        self.unimplemented: Callable[[str, str], bool] | None = None
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,20 +67,29 @@ class FlakyProxy:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                lacking = proxy.unimplemented is not None and proxy.unimplemented(
+                    self.command, self.path
+                )
                 with proxy.lock:
                     proxy.seen.append(f"{self.command} {self.path}")
-                    inject = proxy.failures > 0 and proxy.match in self.path
-                    if inject:
+                    inject = lacking or (proxy.failures > 0 and proxy.match in self.path)
+                    if inject and not lacking:
                         proxy.failures -= 1
                         proxy.injected += 1
-                    else:
+                    elif not inject:
                         proxy.forwarded += 1
-                if inject:
-                    content_type, payload = proxy.error or (
+                status, (content_type, payload) = (
+                    proxy.status,
+                    proxy.error
+                    or (
                         "application/json",
                         b'{"error": {"code": %d, "message": "injected"}}' % proxy.status,
-                    )
-                    self.send_response(proxy.status)
+                    ),
+                )
+                if lacking:
+                    status, (content_type, payload) = 501, S3_NOT_IMPLEMENTED
+                if inject:
+                    self.send_response(status)
                     self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
@@ -90,7 +110,8 @@ class FlakyProxy:
                 for key, value in response.getheaders():
                     if key.lower() not in _HOP_BY_HOP:
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
+                length = response.getheader("Content-Length") if self.command == "HEAD" else None
+                self.send_header("Content-Length", length or str(len(payload)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(payload)

@@ -28,10 +28,16 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
+from distribution_storage.driver.errors import (
+    PathNotFoundError,
+    StorageDriverError,
+    UnsupportedMethodError,
+)
 from distribution_storage.drivers.s3.parameters import S3Settings
 
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+NOT_IMPLEMENTED_CODES = frozenset({"NotImplemented", "501", "MethodNotAllowed"})
+"""What S3-compatible services answer to a request they do not implement."""
 DENIED_CODES = frozenset(
     {
         "AccessDenied",
@@ -121,6 +127,10 @@ class S3ErrorContext:
                 return StorageDriverError(
                     f"{where}: access denied ({code}): check the credentials and the "
                     f"permissions on bucket {self.bucket!r}"
+                )
+            if code in NOT_IMPLEMENTED_CODES:
+                return UnsupportedMethodError(
+                    f"{where}: the S3 service at {self.endpoint} does not implement it ({code})"
                 )
             if code == "NoSuchUpload":
                 return StorageDriverError(f"{where}: the multipart upload no longer exists")

@@ -32,7 +32,11 @@ from distribution_storage.driver.contract import (
     WalkPrune,
     collect_subtrees,
 )
-from distribution_storage.driver.errors import PathNotFoundError, StorageDriverError
+from distribution_storage.driver.errors import (
+    PathNotFoundError,
+    StorageDriverError,
+    UnsupportedMethodError,
+)
 from distribution_storage.driver.flat_walk import walk_order
 from distribution_storage.driver.paths import ROOT, is_under, join, walk_key
 from distribution_storage.driver.streams import ReadableStream
@@ -272,7 +276,13 @@ class S3Driver(StorageDriver):
         if not append:
             return S3Writer(self, path)
         key = self.key(path)
-        pending = self.uploads.find(key, path)
+        try:
+            pending = self.uploads.find(key, path)
+        except UnsupportedMethodError as exc:
+            raise UnsupportedMethodError(
+                f"writer {path} (append): resuming an upload needs ListMultipartUploads, "
+                f"which the S3 service at {self.errors.endpoint} does not implement"
+            ) from exc
         if pending is not None:
             upload_id = pending["UploadId"]
             parts = self.uploads.parts(key, upload_id, path)
