@@ -20,10 +20,10 @@ from typing import ClassVar
 import pytest
 
 from distribution_storage.conformance.options import SuiteOptions
-from distribution_storage.conformance.plugin import quick_requested
 from distribution_storage.driver.contract import Capability, StorageDriver
 from distribution_storage.driver.errors import PathNotFoundError
 from distribution_storage.driver.wrapper import validated
+from distribution_storage_pytest import quick_requested
 
 DriverFactory = Callable[[], StorageDriver]
 """What a driver's test class provides: each call returns a new driver over the same store."""

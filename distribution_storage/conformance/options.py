@@ -12,20 +12,13 @@ run actually uses, given whether quick mode was asked for by the options, the py
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
+
+from distribution_storage_pytest import quick_from_env
 
 KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
-
-QUICK_ENV = "DISTRIBUTION_STORAGE_CONFORMANCE_QUICK"
-"""Environment variable that turns quick mode on when set to 1, true or yes."""
-
-
-def quick_from_env() -> bool:
-    """Tell whether the environment asks for quick mode."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ import pytest
 
 from distribution_storage.conformance import SuiteOptions, run_conformance
 from distribution_storage.conformance.base import skip_reason_capability
-from distribution_storage.conformance.options import QUICK_ENV, MiB
+from distribution_storage.conformance.options import MiB
 from distribution_storage.driver import Capability
 from distribution_storage.drivers.inmemory import InMemoryDriver
+from distribution_storage_pytest import QUICK_ENV
 
 SIZE_PROBE = """
 import pytest

@@ -1,5 +1,9 @@
 """The pytest plugin of the conformance suite, registered through the ``pytest11`` entry point.
 
+pytest loads it into every run of every project that installs ``distribution-storage``, so it
+stands outside the ``distribution_storage`` package and imports nothing of it: loading it costs
+the few names below, and the suite itself is imported only when a conformance class is used.
+
 It adds the command-line option ``--conformance-quick``, which runs every conformance case
 at its quick-mode sizes (as do ``SuiteOptions(quick=True)`` and the environment variable
 ``DISTRIBUTION_STORAGE_CONFORMANCE_QUICK=1``), and reports the mode in pytest's header. The
@@ -11,11 +15,13 @@ it compared.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
 
-from distribution_storage.conformance.options import QUICK_ENV, quick_from_env
+QUICK_ENV = "DISTRIBUTION_STORAGE_CONFORMANCE_QUICK"
+"""Environment variable that turns quick mode on when set to 1, true or yes."""
 
 OPTION = "--conformance-quick"
 _DEST = "conformance_quick"
@@ -59,6 +65,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest=_DEST,
         help=f"run the driver conformance cases at quick-mode sizes (or set {QUICK_ENV}=1)",
     )
+
+
+def quick_from_env() -> bool:
+    """Tell whether the environment asks for quick mode."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def quick_requested(config: pytest.Config) -> bool:
