@@ -7,16 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-ELSEWHERE = '''
+ELSEWHERE = """
 import sys
 
 def test_nothing_of_the_package_was_imported():
     assert "distribution_storage_pytest" in sys.modules  # the plugin was loaded
     loaded = sorted(name for name in sys.modules if name.startswith("distribution_storage."))
     assert loaded == [] and "distribution_storage" not in sys.modules, loaded
-'''
+"""
 
-USING_THE_SUITE = '''
+USING_THE_SUITE = """
 import sys
 
 from distribution_storage import open_driver
@@ -31,7 +31,7 @@ class TestInMemory(DriverConformance):
 
 def test_the_suite_was_imported_on_use():
     assert "distribution_storage.conformance.content" in sys.modules
-'''
+"""
 
 
 def run_pytest(directory: Path, source: str, *args: str) -> subprocess.CompletedProcess[str]:
